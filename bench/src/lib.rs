@@ -1,0 +1,1 @@
+//! Benchmarks for exo (run by `cargo xtask bench`).

@@ -1,0 +1,2 @@
+//! ExOS-style library operating system on top of the exo kernel.
+#![no_std]

@@ -1,0 +1,2 @@
+//! Networking for exo library OSes.
+#![no_std]
