@@ -1,9 +1,13 @@
 //! exo's downloadable-code languages.
 //!
 //! * [`bpf`]: the handler bytecode, the BPF instruction set of RFC 9669.
+//! * [`filter`]: DPF-style filter atoms and the merged classifier.
+//! * [`pcap`]: the pcap-filter (tcpdump) expression language.
 #![no_std]
 #![forbid(unsafe_code)]
 
 extern crate alloc;
 
 pub mod bpf;
+pub mod filter;
+pub mod pcap;
