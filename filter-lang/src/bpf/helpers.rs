@@ -49,6 +49,35 @@ pub enum HelperFault {
     UnknownHelper(i32),
     /// The helper touched memory it may not.
     Memory(MemFault),
+    /// Argument `arg` (1-based: r1 = 1) has a value the helper cannot act
+    /// on and has no error return for (the verifier normally rules these
+    /// out; the runtime check is a second line of defence).
+    BadArgument { id: i32, arg: u8 },
+}
+
+impl core::fmt::Display for MemFault {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "{} of {} byte(s) at {:#x} is outside the memory the program may {}",
+            if self.write { "write" } else { "read" },
+            self.len,
+            self.addr,
+            if self.write { "write" } else { "read" }
+        )
+    }
+}
+
+impl core::fmt::Display for HelperFault {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            HelperFault::UnknownHelper(id) => write!(f, "no helper {id} for this program type"),
+            HelperFault::Memory(m) => write!(f, "helper memory fault: {m}"),
+            HelperFault::BadArgument { id, arg } => {
+                write!(f, "helper {id}: argument r{arg} has an invalid value")
+            }
+        }
+    }
 }
 
 /// A set of helper functions.

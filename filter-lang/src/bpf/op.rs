@@ -258,6 +258,11 @@ pub enum Op {
     },
     /// Call of a helper function by number.
     CallHelper { id: i32 },
+    /// `callx`: call of the helper whose number is in `reg` (opcode 0x8d,
+    /// register in the `dst` field). Not part of RFC 9669; exo accepts it
+    /// only where the verifier proves `reg` holds one known helper number,
+    /// so it is then exactly a [`Op::CallHelper`] (see the verifier's facts).
+    CallReg { reg: Reg },
     /// BPF-to-BPF call: the callee starts `off` words after the next word.
     CallLocal { off: i32 },
     /// Return to the caller (or end the program with r0 as the result).
@@ -608,6 +613,14 @@ impl Op {
                     })
                 };
             }
+            JMP_CALL if is_x && width == Width::W64 => {
+                zero(c, i.src, "src")?;
+                zero(c, i.off, "offset")?;
+                zero(c, i.imm, "imm")?;
+                return Ok(Op::CallReg {
+                    reg: reg(c, i.dst)?,
+                });
+            }
             JMP_CALL => {
                 if is_x || width == Width::W32 {
                     return Err(DecodeError::UnknownOpcode { code: c });
@@ -826,6 +839,7 @@ impl Op {
             }
             Op::CallHelper { id } => one(Insn::new(CLASS_JMP | JMP_CALL, 0, CALL_HELPER, 0, id)),
             Op::CallLocal { off } => one(Insn::new(CLASS_JMP | JMP_CALL, 0, CALL_LOCAL, 0, off)),
+            Op::CallReg { reg } => one(Insn::new(CLASS_JMP | JMP_CALL | SRC_X, reg.num(), 0, 0, 0)),
             Op::Exit => one(Insn::new(CLASS_JMP | JMP_EXIT, 0, 0, 0, 0)),
         }
     }
