@@ -1,0 +1,105 @@
+//! `memcpy`, `memmove`, `memset`, `memcmp` and `bcmp` for the kernel (the
+//! host triple's prebuilt `compiler_builtins` does not export them), plus the
+//! two unwinding symbols the prebuilt `core`/`alloc` reference but never call
+//! with `panic = "abort"`.
+//!
+//! Written with `rep movsb`/`rep stosb`/`repe cmpsb` so the compiler cannot
+//! turn their bodies back into calls to themselves.
+
+use core::arch::asm;
+
+/// Copies `n` bytes; the regions must not overlap.
+///
+/// # Safety
+/// `dest` and `src` must be valid for `n` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn memcpy(dest: *mut u8, src: *const u8, n: usize) -> *mut u8 {
+    // SAFETY: the caller guarantees both ranges are valid; DF is clear
+    // (SysV ABI, and the trap stubs execute `cld`).
+    unsafe {
+        asm!("rep movsb", inout("rcx") n => _, inout("rdi") dest => _, inout("rsi") src => _,
+             options(nostack, preserves_flags));
+    }
+    dest
+}
+
+/// Copies `n` bytes between possibly overlapping regions.
+///
+/// # Safety
+/// `dest` and `src` must be valid for `n` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn memmove(dest: *mut u8, src: *const u8, n: usize) -> *mut u8 {
+    if (dest as usize).wrapping_sub(src as usize) >= n {
+        // Forward copy is safe: dest is below src or past the end of src.
+        // SAFETY: the caller guarantees validity of both ranges.
+        return unsafe { memcpy(dest, src, n) };
+    }
+    if n == 0 {
+        return dest;
+    }
+    // SAFETY: backward copy from the last byte with DF set; DF is cleared
+    // again before returning. Validity is the caller's guarantee.
+    unsafe {
+        asm!("std", "rep movsb", "cld",
+             inout("rcx") n => _, inout("rdi") dest.add(n - 1) => _, inout("rsi") src.add(n - 1) => _,
+             options(nostack));
+    }
+    dest
+}
+
+/// Fills `n` bytes with `c`.
+///
+/// # Safety
+/// `dest` must be valid for `n` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn memset(dest: *mut u8, c: i32, n: usize) -> *mut u8 {
+    // SAFETY: the caller guarantees the range is valid; DF is clear.
+    unsafe {
+        asm!("rep stosb", inout("rcx") n => _, inout("rdi") dest => _, in("al") c as u8,
+             options(nostack, preserves_flags));
+    }
+    dest
+}
+
+/// Compares `n` bytes; returns <0, 0 or >0 like C's `memcmp`.
+///
+/// # Safety
+/// `a` and `b` must be valid for `n` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn memcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
+    if n == 0 {
+        return 0;
+    }
+    let left: *const u8;
+    let right: *const u8;
+    // SAFETY: `repe cmpsb` reads at most `n` bytes of each range, which the
+    // caller guarantees are valid; it stops one past the first difference.
+    unsafe {
+        asm!("repe cmpsb", inout("rcx") n => _, inout("rsi") a => left, inout("rdi") b => right,
+             options(nostack, readonly));
+    }
+    // SAFETY: both pointers advanced at least one byte, so the byte before
+    // each is within the compared ranges.
+    let (x, y) = unsafe { (*left.sub(1), *right.sub(1)) };
+    i32::from(x) - i32::from(y)
+}
+
+/// Like `memcmp` but only equality is meaningful.
+///
+/// # Safety
+/// `a` and `b` must be valid for `n` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
+    // SAFETY: same contract as `memcmp`.
+    unsafe { memcmp(a, b, n) }
+}
+
+/// Referenced by the prebuilt `core`; never called with `panic = "abort"`.
+#[unsafe(no_mangle)]
+pub extern "C" fn rust_eh_personality() {}
+
+/// Referenced by the prebuilt `alloc`; never called with `panic = "abort"`.
+#[unsafe(no_mangle)]
+pub extern "C" fn _Unwind_Resume() -> ! {
+    super::cpu::halt_forever()
+}
