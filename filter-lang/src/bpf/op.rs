@@ -488,7 +488,11 @@ impl Op {
         };
         let dst = reg(c, i.dst)?;
         let is_x = c & SRC_MASK == SRC_X;
-        let src = if is_x {
+        // Byte swaps use the source bit for the direction and `imm` for the
+        // width; their fields are checked in the ALU_END arm below.
+        let src = if c & OP_MASK == ALU_END {
+            Operand::Imm(i.imm)
+        } else if is_x {
             zero(c, i.imm, "imm")?;
             Operand::Reg(reg(c, i.src)?)
         } else {
