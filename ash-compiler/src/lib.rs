@@ -8,7 +8,8 @@
 //!   `unsafe` code apart from the host-only module).
 //! * `host` (feature `host`): executable memory on a Linux host
 //!   (`mmap`/`mprotect`, W^X) and guard-page buffers, for tests, tools and
-//!   benchmarks.
+//!   benchmarks; `difftest`, the JIT-versus-interpreter differential
+//!   harness shared by the property tests and the fuzz target.
 //!
 //! The crate is `no_std` + `alloc` and never allocates executable memory:
 //! callers place [`handler::Compiled::code`] themselves. See `docs/JIT.md`.
@@ -18,6 +19,8 @@ extern crate alloc;
 #[cfg(feature = "host")]
 extern crate std;
 
+#[cfg(feature = "host")]
+pub mod difftest;
 pub mod handler;
 #[cfg(feature = "host")]
 pub mod host;

@@ -112,16 +112,16 @@ impl Program {
             let end = starts.get(i + 1).copied().unwrap_or(n);
             let mut uses_stack = false;
             let mut last = start;
-            for pc in start..end {
-                let Some(op) = ops[pc] else { continue };
+            for (pc, op) in ops.iter().enumerate().take(end).skip(start) {
+                let Some(op) = *op else { continue };
                 last = pc;
                 let regs = regs_of(&op);
                 regs_used |= regs;
                 uses_stack |= regs & (1 << Reg::FP.idx()) != 0;
-                if let (Op::Ja { .. } | Op::Jmp { .. }, Some(t)) = (op, op.branch_target(pc)) {
-                    if !is_insn(t) || (t as usize) < start || (t as usize) >= end {
-                        return Err(CompileError::BadJumpTarget { pc, target: t });
-                    }
+                if let (Op::Ja { .. } | Op::Jmp { .. }, Some(t)) = (op, op.branch_target(pc))
+                    && (!is_insn(t) || (t as usize) < start || (t as usize) >= end)
+                {
+                    return Err(CompileError::BadJumpTarget { pc, target: t });
                 }
             }
             if !matches!(ops[last], Some(Op::Exit | Op::Ja { .. })) {

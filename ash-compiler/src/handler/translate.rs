@@ -28,10 +28,9 @@ pub const MAX_PASSES: u32 = 16;
 /// Bytes of each BPF frame (RFC 9669 stack: r10 points at its top).
 pub const BPF_FRAME: usize = 512;
 
-/// Call-depth bound the verifier enforces (frames of local calls beyond the
-/// main program), used for the native-stack bound when the call graph is
-/// not acyclic.
-pub const MAX_CALL_DEPTH: usize = 8;
+/// Local-call frames beyond the main program's that the verifier allows
+/// (8 frames in all), used to bound the native stack.
+pub const MAX_CALL_DEPTH: usize = filter_lang::bpf::interp::exec::DEFAULT_MAX_CALL_FRAMES - 1;
 
 const UNKNOWN: usize = usize::MAX;
 
@@ -95,7 +94,7 @@ impl Frame {
             saved.push(Reg::Rbp);
         }
         let mut call_saved = saved.clone();
-        if call_saved.len() % 2 == 0 {
+        if call_saved.len().is_multiple_of(2) {
             // Return address plus an odd number of pushes keeps rsp 16-aligned.
             call_saved.push(SCRATCH_A);
         }
@@ -106,7 +105,7 @@ impl Frame {
         let needs_align = p.has_helper_calls || p.has_local_calls;
         let mut main_frame = if p.funcs[0].uses_stack { BPF_FRAME } else { 0 };
         // At entry rsp = 8 (mod 16): the caller's return address.
-        if needs_align && (8 + 8 * main_saved.len() + main_frame) % 16 != 0 {
+        if needs_align && !(8 + 8 * main_saved.len() + main_frame).is_multiple_of(16) {
             main_frame += 8;
         }
         debug_assert!(CALLEE_SAVED_BPF.iter().all(|r| !matches!(r, Reg::R12)));
@@ -225,14 +224,14 @@ impl<'p> Pass<'p> {
         let long_len = if cond.is_some() { 6 } else { 5 };
         match self.target(l) {
             Some(t) => {
-                if !self.long_only {
-                    if let Ok(r) = i8::try_from(t as i64 - (here + 2) as i64) {
-                        match cond {
-                            Some(c) => self.a.jcc_rel8(c, r),
-                            None => self.a.jmp_rel8(r),
-                        }
-                        return;
+                if !self.long_only
+                    && let Ok(r) = i8::try_from(t as i64 - (here + 2) as i64)
+                {
+                    match cond {
+                        Some(c) => self.a.jcc_rel8(c, r),
+                        None => self.a.jmp_rel8(r),
                     }
+                    return;
                 }
                 let r = self.rel32(t, here + long_len);
                 match cond {
