@@ -24,6 +24,7 @@ pub mod crash;
 pub mod exit;
 pub mod irq;
 pub mod mm;
+pub mod pci;
 pub mod time;
 pub mod user_programs;
 
@@ -68,6 +69,7 @@ fn start(boot: &BootInfo, cmdline: CmdLine<'_>) -> ! {
         Err(e) => fail("timer", &e),
     };
     banner(boot, &cmdline, &mem, &freq);
+    pci::log_devices();
     user_programs::log_embedded();
 
     #[cfg(feature = "qemu-tests")]

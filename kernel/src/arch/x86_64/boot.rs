@@ -188,6 +188,7 @@ _start64_low:
     jmp *%rax
 
     .section .text._start64_high, "ax"
+    .type _start64_high, @function
 _start64_high:
     movabs ${stack} + {stack_top}, %rsp
     mov %ebp, %edi
@@ -195,6 +196,7 @@ _start64_high:
     xor %ebp, %ebp
     call {entry}
     ud2
+    .size _start64_high, . - _start64_high
 
     .section .bss.boot_page_tables, "aw", @nobits
     .p2align 12

@@ -10,6 +10,7 @@ pub mod idt;
 pub mod layout;
 pub mod mem_intrinsics;
 pub mod paging;
+pub mod pci_config;
 pub mod pit;
 pub mod serial;
 pub mod stack;

@@ -1,0 +1,137 @@
+//! The QEMU scenarios `cargo xtask test` runs. To add one, append a
+//! `Scenario` here (kernel image + command line + NIC + optional host driver
+//! + expectation).
+
+use std::time::Duration;
+
+use crate::qemu::{GuestExit, Net, Proto};
+use crate::scenario::{Expect, HostDriver, Image, Scenario};
+use crate::session::SerialLog;
+
+/// Address the kernel's page-fault test writes to
+/// (`kernel/src/ktest/crash.rs` `PAGE_FAULT_ADDRESS`).
+const PAGE_FAULT_ADDRESS: u64 = 0xdead_b000;
+
+/// What the boot banner must show.
+fn banner_lines() -> Vec<&'static str> {
+    vec!["memory map:", " usable", "memory: ", "timer: local APIC", " MHz, tick ", "user program 'init'", "exo: boot complete"]
+}
+
+fn crash(name: &'static str, kind: &str, expect: Expect) -> Scenario {
+    Scenario {
+        name,
+        image: Image::TestKernel,
+        cmdline: format!("ktest.crash={kind}"),
+        net: Net::None,
+        driver: None,
+        expect,
+        timeout: Duration::from_secs(60),
+    }
+}
+
+/// A currently free host port on 127.0.0.1 (for host forwards; several
+/// test runs may share the machine).
+fn free_port(proto: Proto) -> u16 {
+    let port = match proto {
+        Proto::Tcp => std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()),
+        Proto::Udp => std::net::UdpSocket::bind("127.0.0.1:0").and_then(|s| s.local_addr()),
+    };
+    port.map(|a| a.port()).unwrap_or(47_007)
+}
+
+/// Host driver of `net-user`: waits until the guest reports the virtio-net
+/// function that the user-mode NIC setup attached.
+struct SeesVirtioNet;
+
+impl HostDriver for SeesVirtioNet {
+    fn run(&mut self, serial: &SerialLog, net: &Net) -> Result<(), String> {
+        if !matches!(net, Net::User { forwards } if !forwards.is_empty()) {
+            return Err(format!("expected a user NIC with forwards, got {net:?}"));
+        }
+        serial
+            .wait_for("(virtio-net)", Duration::from_secs(60))
+            .map(|_| ())
+            .ok_or_else(|| "the guest never listed a virtio-net PCI function".to_string())
+    }
+}
+
+/// Every scenario, in run order. `with_iso` adds the GRUB ISO boot.
+pub fn all(with_iso: bool) -> Vec<Scenario> {
+    let mut v = vec![
+        Scenario {
+            name: "kernel-tests",
+            image: Image::TestKernel,
+            cmdline: String::new(),
+            net: Net::None,
+            driver: None,
+            expect: Expect::KernelTests { per_test: Duration::from_secs(30) },
+            timeout: Duration::from_secs(600),
+        },
+        crash(
+            "crash-page-fault",
+            "page-fault",
+            Expect::Crash {
+                exit: GuestExit::Crash,
+                fields: vec![
+                    ("vector", "14".into()),
+                    ("name", "#PF".into()),
+                    ("error", "0x2".into()),
+                    ("cr2", format!("{PAGE_FAULT_ADDRESS:#018x}")),
+                ],
+                notes: vec![],
+                frame_in: "ktest::crash::page_fault",
+            },
+        ),
+        crash(
+            "crash-stack-overflow",
+            "stack-overflow",
+            Expect::Crash {
+                exit: GuestExit::Crash,
+                fields: vec![("vector", "14".into()), ("name", "#PF".into())],
+                notes: vec!["cr2 is in the guard page of kernel stack 'boot': stack overflow"],
+                frame_in: "ktest::crash::recurse",
+            },
+        ),
+        crash(
+            "crash-double-fault",
+            "double-fault",
+            Expect::Crash {
+                exit: GuestExit::Crash,
+                fields: vec![("vector", "8".into()), ("name", "#DF".into()), ("error", "0x0".into())],
+                notes: vec!["rsp is in the guard page of kernel stack 'boot': stack overflow"],
+                frame_in: "ktest::crash::recurse",
+            },
+        ),
+        crash("crash-panic", "panic", Expect::Panic { message: "deliberate panic from the crash test", frame_in: "ktest::crash::trigger" }),
+        Scenario {
+            name: "boot-banner",
+            image: Image::Kernel,
+            cmdline: "exo.exit".into(),
+            net: Net::None,
+            driver: None,
+            expect: Expect::Banner { lines: banner_lines(), stop_at: None },
+            timeout: Duration::from_secs(60),
+        },
+        Scenario {
+            name: "net-user",
+            image: Image::Kernel,
+            cmdline: "exo.exit".into(),
+            net: Net::User { forwards: vec![(Proto::Udp, free_port(Proto::Udp), 7), (Proto::Tcp, free_port(Proto::Tcp), 80)] },
+            driver: Some(Box::new(SeesVirtioNet)),
+            expect: Expect::Banner { lines: vec!["pci ", "1af4:1000", "exo: boot complete"], stop_at: None },
+            timeout: Duration::from_secs(60),
+        },
+    ];
+    if with_iso {
+        v.push(Scenario {
+            name: "iso-boot",
+            image: Image::Iso,
+            cmdline: String::new(),
+            net: Net::None,
+            driver: None,
+            expect: Expect::Banner { lines: banner_lines(), stop_at: Some("exo: boot complete") },
+            timeout: Duration::from_secs(90),
+        });
+    }
+    v
+}
