@@ -14,7 +14,8 @@ use std::fs;
 use std::path::PathBuf;
 
 fn main() {
-    let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let manifest_dir =
+        PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let script = manifest_dir.join("kernel.ld");
     println!("cargo:rerun-if-changed={}", script.display());
     for arg in [
@@ -48,11 +49,16 @@ fn main() {
                 path.display()
             );
             println!("cargo:rerun-if-changed={}", path.display());
-            writeln!(table, "    ({name:?}, include_bytes!({:?})),", path.display().to_string())
-                .expect("writing to a String cannot fail");
+            writeln!(
+                table,
+                "    ({name:?}, include_bytes!({:?})),",
+                path.display().to_string()
+            )
+            .expect("writing to a String cannot fail");
         }
     }
     table.push_str("];\n");
-    let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("user_programs.rs");
+    let out =
+        PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("user_programs.rs");
     fs::write(&out, table).unwrap_or_else(|e| panic!("cannot write {}: {e}", out.display()));
 }

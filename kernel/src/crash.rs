@@ -49,10 +49,17 @@ pub fn exception(frame: &TrapFrame) -> ! {
     let mut out = RawSerial;
     enter(&mut out);
     let vector = frame.vector as usize;
-    let (short, long) = EXCEPTION_NAMES.get(vector).copied().unwrap_or(("?", "unknown"));
+    let (short, long) = EXCEPTION_NAMES
+        .get(vector)
+        .copied()
+        .unwrap_or(("?", "unknown"));
     let cr2 = cpu::cr2();
     let _ = writeln!(out, "\n=== EXO CRASH REPORT ===");
-    let _ = writeln!(out, "exception: vector={vector} name={short} ({long}) error={:#x}", frame.error_code);
+    let _ = writeln!(
+        out,
+        "exception: vector={vector} name={short} ({long}) error={:#x}",
+        frame.error_code
+    );
     let _ = writeln!(
         out,
         "rip={:#018x} cs={:#x} rflags={:#x} rsp={:#018x} ss={:#x}",
@@ -82,15 +89,23 @@ pub fn exception(frame: &TrapFrame) -> ! {
             let _ = write!(out, "{name}={value:#018x}{sep}");
         }
     }
-    if vector == 14 {
-        if let Some(stack) = kstack::find(cr2).filter(|s| s.guard_contains(cr2)) {
-            let _ = writeln!(out, "note: cr2 is in the guard page of kernel stack '{}': stack overflow", stack.name);
-        }
+    if vector == 14
+        && let Some(stack) = kstack::find(cr2).filter(|s| s.guard_contains(cr2))
+    {
+        let _ = writeln!(
+            out,
+            "note: cr2 is in the guard page of kernel stack '{}': stack overflow",
+            stack.name
+        );
     }
-    if vector == 8 {
-        if let Some(stack) = kstack::find(frame.rsp).filter(|s| s.guard_contains(frame.rsp)) {
-            let _ = writeln!(out, "note: rsp is in the guard page of kernel stack '{}': stack overflow", stack.name);
-        }
+    if vector == 8
+        && let Some(stack) = kstack::find(frame.rsp).filter(|s| s.guard_contains(frame.rsp))
+    {
+        let _ = writeln!(
+            out,
+            "note: rsp is in the guard page of kernel stack '{}': stack overflow",
+            stack.name
+        );
     }
     backtrace(&mut out, frame.rip, frame.rbp);
     let _ = writeln!(out, "=== END CRASH REPORT ===");
@@ -103,12 +118,23 @@ pub fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     enter(&mut out);
     #[cfg(feature = "qemu-tests")]
     if let Some(name) = crate::ktest::runner::current_test() {
-        let _ = writeln!(out, "\nKTEST panic {}", name.strip_prefix("kernel::").unwrap_or(name));
+        let _ = writeln!(
+            out,
+            "\nKTEST panic {}",
+            name.strip_prefix("kernel::").unwrap_or(name)
+        );
     }
     let _ = writeln!(out, "\n=== EXO PANIC ===");
     match info.location() {
         Some(l) => {
-            let _ = writeln!(out, "panic at {}:{}:{}: {}", l.file(), l.line(), l.column(), info.message());
+            let _ = writeln!(
+                out,
+                "panic at {}:{}:{}: {}",
+                l.file(),
+                l.line(),
+                l.column(),
+                info.message()
+            );
         }
         None => {
             let _ = writeln!(out, "panic: {}", info.message());
@@ -130,11 +156,14 @@ fn backtrace(out: &mut RawSerial, rip: u64, mut rbp: u64) {
         n += 1;
     }
     let Some(stack) = kstack::find(rbp) else {
-        let _ = writeln!(out, "  (frame pointer {rbp:#x} is not in a known kernel stack)");
+        let _ = writeln!(
+            out,
+            "  (frame pointer {rbp:#x} is not in a known kernel stack)"
+        );
         return;
     };
     while n < MAX_FRAMES {
-        if rbp % 8 != 0 || !stack.contains(rbp) || !stack.contains(rbp + 15) {
+        if !rbp.is_multiple_of(8) || !stack.contains(rbp) || !stack.contains(rbp + 15) {
             break;
         }
         let (next, ret) = read_frame(rbp);
@@ -155,5 +184,10 @@ fn read_frame(rbp: u64) -> (u64, u64) {
     let p = rbp as *const u64;
     // SAFETY: the caller checked that [rbp, rbp + 16) lies inside a mapped
     // kernel stack and is 8-byte aligned; reading stale values is harmless.
-    unsafe { (core::ptr::read_volatile(p), core::ptr::read_volatile(p.add(1))) }
+    unsafe {
+        (
+            core::ptr::read_volatile(p),
+            core::ptr::read_volatile(p.add(1)),
+        )
+    }
 }

@@ -37,7 +37,9 @@ pub enum IrqError {
 impl core::fmt::Display for IrqError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
-            Self::ReservedVector(v) => write!(f, "vector {v:#x} is reserved (exception or spurious)"),
+            Self::ReservedVector(v) => {
+                write!(f, "vector {v:#x} is reserved (exception or spurious)")
+            }
             Self::AlreadyRegistered(v) => write!(f, "vector {v:#x} already has a handler"),
             Self::NoDeferredSlot => write!(f, "all {MAX_DEFERRED} deferred-work slots are taken"),
         }
@@ -82,7 +84,10 @@ pub fn unhandled_count() -> u64 {
 pub fn register_deferred(work: Work) -> Result<usize, IrqError> {
     DEFERRED
         .iter()
-        .position(|slot| slot.compare_exchange(0, work as usize, Ordering::AcqRel, Ordering::Acquire).is_ok())
+        .position(|slot| {
+            slot.compare_exchange(0, work as usize, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+        })
         .ok_or(IrqError::NoDeferredSlot)
 }
 

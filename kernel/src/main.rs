@@ -63,7 +63,10 @@ fn start(boot: &BootInfo, cmdline: CmdLine<'_>) -> ! {
         Ok(m) => m,
         Err(e) => fail("memory", &e),
     };
-    arch::apic::init(arch::layout::phys_to_virt(apic_phys), arch::trap::SPURIOUS_VECTOR);
+    arch::apic::init(
+        arch::layout::phys_to_virt(apic_phys),
+        arch::trap::SPURIOUS_VECTOR,
+    );
     let freq = match time::init() {
         Ok(f) => f,
         Err(e) => fail("timer", &e),
@@ -95,10 +98,20 @@ fn start(boot: &BootInfo, cmdline: CmdLine<'_>) -> ! {
 
 fn banner(boot: &BootInfo, cmdline: &CmdLine<'_>, mem: &mm::MemoryReport, f: &time::Frequencies) {
     let mib = |b: u64| b >> 20;
-    info!("exo {VERSION} booting ({:?}), command line: \"{}\"", boot.loader, cmdline.as_str());
+    info!(
+        "exo {VERSION} booting ({:?}), command line: \"{}\"",
+        boot.loader,
+        cmdline.as_str()
+    );
     info!("memory map:");
     for r in boot.memory.regions() {
-        info!("    [{:#014x}-{:#014x}) {:>6} KiB {}", r.start, r.end, (r.end - r.start) >> 10, r.kind);
+        info!(
+            "    [{:#014x}-{:#014x}) {:>6} KiB {}",
+            r.start,
+            r.end,
+            (r.end - r.start) >> 10,
+            r.kind
+        );
     }
     info!(
         "memory: {} MiB usable, {} frames ({} free), direct map {} MiB, heap {} KiB, PML4 at {:#x}",

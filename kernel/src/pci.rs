@@ -76,7 +76,9 @@ pub fn scan() -> Vec<Device> {
     let mut found = Vec::new();
     for bus in 0..=255u8 {
         for device in 0..32u8 {
-            let Some(first) = probe(bus, device, 0) else { continue };
+            let Some(first) = probe(bus, device, 0) else {
+                continue;
+            };
             found.push(first);
             let header_type = (read32(bus, device, 0, 0x0C) >> 16) as u8;
             if header_type & 0x80 != 0 {

@@ -74,7 +74,11 @@ pub fn init() -> Result<Frequencies, TimeError> {
     APIC_HZ.store(apic_hz, Ordering::Relaxed);
     crate::irq::register(crate::arch::TIMER_VECTOR, on_tick).map_err(TimeError::Irq)?;
     apic::start_periodic(crate::arch::TIMER_VECTOR, TIMER_HZ, apic_hz);
-    Ok(Frequencies { tsc_hz, apic_timer_hz: apic_hz, tick_hz: TIMER_HZ })
+    Ok(Frequencies {
+        tsc_hz,
+        apic_timer_hz: apic_hz,
+        tick_hz: TIMER_HZ,
+    })
 }
 
 fn on_tick(_vector: u8) {

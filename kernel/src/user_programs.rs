@@ -10,9 +10,9 @@
 
 use core::fmt;
 
+use object::LittleEndian;
 use object::elf::{EM_X86_64, ET_EXEC, FileHeader64, PF_R, PF_W, PF_X, PT_LOAD};
 use object::read::elf::{FileHeader, ProgramHeader};
-use object::LittleEndian;
 
 use crate::arch::layout::USER_END;
 
@@ -38,7 +38,12 @@ impl fmt::Display for Segment {
         let r = if self.readable { "R" } else { "-" };
         let w = if self.writable { "W" } else { "-" };
         let x = if self.executable { "X" } else { "-" };
-        write!(f, "[{:#x}..{:#x} {r}{w}{x}]", self.vaddr, self.vaddr + self.mem_size)
+        write!(
+            f,
+            "[{:#x}..{:#x} {r}{w}{x}]",
+            self.vaddr,
+            self.vaddr + self.mem_size
+        )
     }
 }
 
@@ -67,11 +72,18 @@ pub enum ElfError {
     NoLoadableSegments,
     TooManySegments,
     /// A segment reaches into the kernel half or wraps.
-    OutsideUserHalf { vaddr: u64, mem_size: u64 },
+    OutsideUserHalf {
+        vaddr: u64,
+        mem_size: u64,
+    },
     /// A segment is both writable and executable.
-    WritableAndExecutable { vaddr: u64 },
+    WritableAndExecutable {
+        vaddr: u64,
+    },
     /// File size exceeds memory size, or the file range is out of bounds.
-    BadFileRange { vaddr: u64 },
+    BadFileRange {
+        vaddr: u64,
+    },
     /// The entry point is not inside an executable segment.
     EntryNotExecutable(u64),
 }
@@ -81,31 +93,52 @@ impl fmt::Display for ElfError {
         match self {
             Self::Malformed(what) => write!(f, "malformed ELF: {what}"),
             Self::NotX86_64 => write!(f, "not an x86-64 ELF"),
-            Self::NotExecutable => write!(f, "not a static executable (ET_EXEC); link with user/user.ld"),
+            Self::NotExecutable => write!(
+                f,
+                "not a static executable (ET_EXEC); link with user/user.ld"
+            ),
             Self::NoLoadableSegments => write!(f, "no PT_LOAD segments"),
             Self::TooManySegments => write!(f, "more than {MAX_SEGMENTS} PT_LOAD segments"),
             Self::OutsideUserHalf { vaddr, mem_size } => {
-                write!(f, "segment {vaddr:#x}+{mem_size:#x} is outside the user half")
+                write!(
+                    f,
+                    "segment {vaddr:#x}+{mem_size:#x} is outside the user half"
+                )
             }
-            Self::WritableAndExecutable { vaddr } => write!(f, "segment at {vaddr:#x} is writable and executable"),
-            Self::BadFileRange { vaddr } => write!(f, "segment at {vaddr:#x} has an invalid file range"),
-            Self::EntryNotExecutable(e) => write!(f, "entry point {e:#x} is not in an executable segment"),
+            Self::WritableAndExecutable { vaddr } => {
+                write!(f, "segment at {vaddr:#x} is writable and executable")
+            }
+            Self::BadFileRange { vaddr } => {
+                write!(f, "segment at {vaddr:#x} has an invalid file range")
+            }
+            Self::EntryNotExecutable(e) => {
+                write!(f, "entry point {e:#x} is not in an executable segment")
+            }
         }
     }
 }
 
 /// Validates an ELF image for ring 3.
 pub fn parse(data: &[u8]) -> Result<UserImage, ElfError> {
-    let header = FileHeader64::<LittleEndian>::parse(data).map_err(|_| ElfError::Malformed("file header"))?;
-    let endian = header.endian().map_err(|_| ElfError::Malformed("byte order"))?;
+    let header = FileHeader64::<LittleEndian>::parse(data)
+        .map_err(|_| ElfError::Malformed("file header"))?;
+    let endian = header
+        .endian()
+        .map_err(|_| ElfError::Malformed("byte order"))?;
     if header.e_machine(endian) != EM_X86_64 {
         return Err(ElfError::NotX86_64);
     }
     if header.e_type(endian) != ET_EXEC {
         return Err(ElfError::NotExecutable);
     }
-    let phdrs = header.program_headers(endian, data).map_err(|_| ElfError::Malformed("program headers"))?;
-    let mut image = UserImage { entry: header.e_entry(endian), segments: [Segment::default(); MAX_SEGMENTS], count: 0 };
+    let phdrs = header
+        .program_headers(endian, data)
+        .map_err(|_| ElfError::Malformed("program headers"))?;
+    let mut image = UserImage {
+        entry: header.e_entry(endian),
+        segments: [Segment::default(); MAX_SEGMENTS],
+        count: 0,
+    };
     for ph in phdrs.iter().filter(|ph| ph.p_type(endian) == PT_LOAD) {
         let flags = ph.p_flags(endian);
         let seg = Segment {
@@ -119,7 +152,10 @@ pub fn parse(data: &[u8]) -> Result<UserImage, ElfError> {
         };
         let end = seg.vaddr.checked_add(seg.mem_size);
         if end.is_none_or(|e| e > USER_END) {
-            return Err(ElfError::OutsideUserHalf { vaddr: seg.vaddr, mem_size: seg.mem_size });
+            return Err(ElfError::OutsideUserHalf {
+                vaddr: seg.vaddr,
+                mem_size: seg.mem_size,
+            });
         }
         if seg.writable && seg.executable {
             return Err(ElfError::WritableAndExecutable { vaddr: seg.vaddr });
@@ -128,14 +164,20 @@ pub fn parse(data: &[u8]) -> Result<UserImage, ElfError> {
         if seg.file_size > seg.mem_size || file_end.is_none_or(|e| e > data.len() as u64) {
             return Err(ElfError::BadFileRange { vaddr: seg.vaddr });
         }
-        let slot = image.segments.get_mut(image.count).ok_or(ElfError::TooManySegments)?;
+        let slot = image
+            .segments
+            .get_mut(image.count)
+            .ok_or(ElfError::TooManySegments)?;
         *slot = seg;
         image.count += 1;
     }
     if image.count == 0 {
         return Err(ElfError::NoLoadableSegments);
     }
-    let entry_ok = image.segments().iter().any(|s| s.executable && (s.vaddr..s.vaddr + s.mem_size).contains(&image.entry));
+    let entry_ok = image
+        .segments()
+        .iter()
+        .any(|s| s.executable && (s.vaddr..s.vaddr + s.mem_size).contains(&image.entry));
     if !entry_ok {
         return Err(ElfError::EntryNotExecutable(image.entry));
     }
@@ -150,9 +192,17 @@ pub fn log_embedded() {
     for (name, bytes) in PROGRAMS {
         match parse(bytes) {
             Ok(image) => {
-                log::info!("user program '{name}': {} bytes, entry {:#x}", bytes.len(), image.entry);
+                log::info!(
+                    "user program '{name}': {} bytes, entry {:#x}",
+                    bytes.len(),
+                    image.entry
+                );
                 for s in image.segments() {
-                    log::info!("    PT_LOAD {s} file {:#x}+{:#x}", s.file_offset, s.file_size);
+                    log::info!(
+                        "    PT_LOAD {s} file {:#x}+{:#x}",
+                        s.file_offset,
+                        s.file_size
+                    );
                 }
             }
             Err(e) => log::error!("user program '{name}' rejected: {e}"),
@@ -162,10 +212,11 @@ pub fn log_embedded() {
 
 #[cfg(feature = "qemu-tests")]
 fn first_program() -> Result<&'static [u8], crate::ktest::TestFailure> {
-    PROGRAMS
-        .first()
-        .map(|(_, b)| *b)
-        .ok_or_else(|| crate::ktest::TestFailure::new("no ring-3 program embedded; build with `cargo xtask`".into()))
+    PROGRAMS.first().map(|(_, b)| *b).ok_or_else(|| {
+        crate::ktest::TestFailure::new(
+            "no ring-3 program embedded; build with `cargo xtask`".into(),
+        )
+    })
 }
 
 #[cfg(feature = "qemu-tests")]
@@ -183,7 +234,9 @@ fn first_phdr_offset() -> Result<usize, crate::ktest::TestFailure> {
     let phnum = usize::from(u16::from_le_bytes(data[56..58].try_into()?));
     (0..phnum)
         .map(|i| phoff + i * phentsize)
-        .find(|&off| u32::from_le_bytes([data[off], data[off + 1], data[off + 2], data[off + 3]]) == PT_LOAD)
+        .find(|&off| {
+            u32::from_le_bytes([data[off], data[off + 1], data[off + 2], data[off + 3]]) == PT_LOAD
+        })
         .ok_or_else(|| crate::ktest::TestFailure::new("no PT_LOAD header".into()))
 }
 

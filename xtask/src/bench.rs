@@ -12,7 +12,8 @@ use crate::process;
 /// Names (without the `bench-` prefix) of the available benchmarks.
 pub fn available() -> Result<Vec<String>> {
     let bench = paths::root().join("bench");
-    let manifest = std::fs::read_to_string(bench.join("Cargo.toml")).map_err(io("reading bench/Cargo.toml"))?;
+    let manifest = std::fs::read_to_string(bench.join("Cargo.toml"))
+        .map_err(io("reading bench/Cargo.toml"))?;
     let mut names = cargo_toml::bin_names(&manifest);
     if let Ok(dir) = std::fs::read_dir(bench.join("src").join("bin")) {
         for entry in dir.flatten() {
@@ -27,8 +28,10 @@ pub fn available() -> Result<Vec<String>> {
             names.extend(stem);
         }
     }
-    let mut names: Vec<String> =
-        names.into_iter().filter_map(|n| n.strip_prefix("bench-").map(str::to_string)).collect();
+    let mut names: Vec<String> = names
+        .into_iter()
+        .filter_map(|n| n.strip_prefix("bench-").map(str::to_string))
+        .collect();
     names.sort();
     names.dedup();
     Ok(names)
@@ -49,13 +52,24 @@ pub fn run(name: Option<&str>, args: &[String]) -> Result<()> {
         return Ok(());
     };
     if !names.iter().any(|n| n == name) {
-        return Err(Error::Usage(format!("unknown benchmark `{name}`; available: {}", names.join(", "))));
+        return Err(Error::Usage(format!(
+            "unknown benchmark `{name}`; available: {}",
+            names.join(", ")
+        )));
     }
     let results = paths::root().join("bench").join("results");
     std::fs::create_dir_all(&results).map_err(io("creating bench/results"))?;
     let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cmd.current_dir(paths::root())
-        .args(["run", "--release", "-p", "exo-bench", "--bin", &format!("bench-{name}"), "--"])
+        .args([
+            "run",
+            "--release",
+            "-p",
+            "exo-bench",
+            "--bin",
+            &format!("bench-{name}"),
+            "--",
+        ])
         .args(args)
         .env("EXO_BENCH_RESULTS", &results);
     process::run(&mut cmd, &format!("benchmark {name}"))

@@ -15,12 +15,12 @@ pub fn bin_names(manifest: &str) -> Vec<String> {
         if !in_bin {
             continue;
         }
-        if let Some((key, value)) = t.split_once('=') {
-            if key.trim() == "name" {
-                let v = value.trim().trim_matches('"');
-                if !v.is_empty() {
-                    names.push(v.to_string());
-                }
+        if let Some((key, value)) = t.split_once('=')
+            && key.trim() == "name"
+        {
+            let v = value.trim().trim_matches('"');
+            if !v.is_empty() {
+                names.push(v.to_string());
             }
         }
     }

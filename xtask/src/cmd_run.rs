@@ -24,9 +24,15 @@ pub struct RunOptions {
 
 pub fn run(opts: RunOptions) -> Result<()> {
     tools::ensure(&[tools::QEMU])?;
-    let kernel = image::build(BuildOptions { release: opts.release, flavor: Flavor::Normal })?;
+    let kernel = image::build(BuildOptions {
+        release: opts.release,
+        flavor: Flavor::Normal,
+    })?;
     let accel = kvm::resolve(opts.accel, &kernel);
-    let mut m = Machine::new(Boot::Kernel { elf: kernel.elf.clone(), cmdline: opts.cmdline.clone() });
+    let mut m = Machine::new(Boot::Kernel {
+        elf: kernel.elf.clone(),
+        cmdline: opts.cmdline.clone(),
+    });
     m.accel = accel;
     m.net = opts.net;
     m.gdb = opts.gdb;
@@ -40,8 +46,14 @@ pub fn run(opts: RunOptions) -> Result<()> {
     let symbols = Symbolizer::load(&kernel.elf).ok();
     let mut cmd = m.command();
     cmd.stdout(Stdio::piped());
-    eprintln!("xtask: $ {}\nxtask: serial console follows; Ctrl-A X quits QEMU", describe(&cmd));
-    let mut child = cmd.spawn().map_err(|source| Error::Spawn { program: describe(&cmd), source })?;
+    eprintln!(
+        "xtask: $ {}\nxtask: serial console follows; Ctrl-A X quits QEMU",
+        describe(&cmd)
+    );
+    let mut child = cmd.spawn().map_err(|source| Error::Spawn {
+        program: describe(&cmd),
+        source,
+    })?;
     let mut stdout = child.stdout.take().expect("stdout is piped");
     let mut term = std::io::stdout();
     let mut line = Vec::new();
@@ -58,14 +70,19 @@ pub fn run(opts: RunOptions) -> Result<()> {
                 line.push(b);
                 continue;
             }
-            let text = String::from_utf8_lossy(&line).trim_end_matches('\r').to_string();
+            let text = String::from_utf8_lossy(&line)
+                .trim_end_matches('\r')
+                .to_string();
             if let Some(sym) = symbols.as_ref().and_then(|s| s.annotate(&text)) {
                 let _ = write!(term, "        = {sym}\r\n");
             }
             line.clear();
         }
     }
-    let status = child.wait().map_err(|source| Error::Spawn { program: "qemu-system-x86_64".into(), source })?;
+    let status = child.wait().map_err(|source| Error::Spawn {
+        program: "qemu-system-x86_64".into(),
+        source,
+    })?;
     eprintln!("xtask: QEMU exited ({status})");
     Ok(())
 }

@@ -40,14 +40,31 @@ fn cargo(args: &[&str]) -> Command {
 /// The host steps, in order.
 fn host_steps() -> Vec<HostStep> {
     vec![
-        HostStep { name: "fmt", command: cargo(&["fmt", "--all", "--", "--check"]), report: Report::ExitStatus },
+        HostStep {
+            name: "fmt",
+            command: cargo(&["fmt", "--all", "--", "--check"]),
+            report: Report::ExitStatus,
+        },
         HostStep {
             name: "clippy-host",
             command: cargo(&["clippy", "--all-targets", "--", "-D", "warnings"]),
             report: Report::ExitStatus,
         },
-        HostStep { name: "clippy-bare-metal", command: image::clippy_command(), report: Report::ExitStatus },
-        HostStep { name: "host-tests", command: cargo(&["test"]), report: Report::Libtest },
+        HostStep {
+            name: "clippy-bare-metal",
+            command: image::clippy_command(false),
+            report: Report::ExitStatus,
+        },
+        HostStep {
+            name: "clippy-bare-metal-tests",
+            command: image::clippy_command(true),
+            report: Report::ExitStatus,
+        },
+        HostStep {
+            name: "host-tests",
+            command: cargo(&["test"]),
+            report: Report::Libtest,
+        },
     ]
 }
 
@@ -55,9 +72,17 @@ fn host_steps() -> Vec<HostStep> {
 pub fn parse_libtest_result(line: &str) -> Option<(usize, usize, usize)> {
     let rest = line.trim().strip_prefix("test result: ")?;
     let num = |key: &str| -> Option<usize> {
-        rest.split([';', '.']).find_map(|part| part.trim().strip_suffix(key).and_then(|n| n.trim().parse().ok()))
+        rest.split([';', '.']).find_map(|part| {
+            part.trim()
+                .strip_suffix(key)
+                .and_then(|n| n.trim().parse().ok())
+        })
     };
-    Some((num(" passed")?, num(" failed")?, num(" ignored").unwrap_or(0)))
+    Some((
+        num(" passed")?,
+        num(" failed")?,
+        num(" ignored").unwrap_or(0),
+    ))
 }
 
 fn run_host_step(mut step: HostStep, tally: &mut Tally) -> Result<()> {
@@ -67,12 +92,19 @@ fn run_host_step(mut step: HostStep, tally: &mut Tally) -> Result<()> {
     match step.report {
         Report::ExitStatus => {
             let ok = crate::process::status(&mut step.command)?.success();
-            let o = if ok { Outcome::Passed } else { Outcome::Failed("command failed; see its output above".into()) };
+            let o = if ok {
+                Outcome::Passed
+            } else {
+                Outcome::Failed("command failed; see its output above".into())
+            };
             tally.record(label, o, Some(start.elapsed()));
         }
         Report::Libtest => {
             step.command.stdout(Stdio::piped());
-            let mut child = step.command.spawn().map_err(|source| Error::Spawn { program: describe(&step.command), source })?;
+            let mut child = step.command.spawn().map_err(|source| Error::Spawn {
+                program: describe(&step.command),
+                source,
+            })?;
             let (mut passed, mut failed, mut ignored, mut suites) = (0, 0, 0, 0);
             for line in BufReader::new(child.stdout.take().expect("stdout is piped")).lines() {
                 let Ok(line) = line else { break };
@@ -84,10 +116,19 @@ fn run_host_step(mut step: HostStep, tally: &mut Tally) -> Result<()> {
                     suites += 1;
                 }
             }
-            let status = child.wait().map_err(|source| Error::Spawn { program: "cargo test".into(), source })?;
+            let status = child.wait().map_err(|source| Error::Spawn {
+                program: "cargo test".into(),
+                source,
+            })?;
             tally.record_counted(&label, passed, failed, ignored);
             if !status.success() && failed == 0 {
-                tally.record(format!("{label}::build"), Outcome::Failed(format!("cargo test failed ({status}) after {suites} suites")), None);
+                tally.record(
+                    format!("{label}::build"),
+                    Outcome::Failed(format!(
+                        "cargo test failed ({status}) after {suites} suites"
+                    )),
+                    None,
+                );
             }
         }
     }
@@ -112,7 +153,12 @@ pub fn run(opts: TestOptions) -> Result<()> {
         }
     }
 
-    let build = |flavor| image::build(BuildOptions { release: opts.release, flavor });
+    let build = |flavor| {
+        image::build(BuildOptions {
+            release: opts.release,
+            flavor,
+        })
+    };
     let test_kernel = build(Flavor::Test);
     let kernel = build(Flavor::Normal);
     match (test_kernel, kernel) {
@@ -128,13 +174,22 @@ pub fn run(opts: TestOptions) -> Result<()> {
                     None
                 }
             };
-            let images = Images { test_kernel: test_kernel.elf, kernel: kernel.elf, iso: iso.clone() };
+            let images = Images {
+                test_kernel: test_kernel.elf,
+                kernel: kernel.elf,
+                iso: iso.clone(),
+            };
             for s in scenarios::all(iso.is_some()) {
                 scenario::run(s, &images, &mut tally)?;
             }
         }
         (a, b) => {
-            let why = [a.err(), b.err()].into_iter().flatten().map(|e| e.to_string()).collect::<Vec<_>>().join("; ");
+            let why = [a.err(), b.err()]
+                .into_iter()
+                .flatten()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("; ");
             tally.record("build::kernel-images", Outcome::Failed(why), None);
         }
     }

@@ -27,14 +27,19 @@ pub struct Report {
 
 /// Registers every exception report must show.
 pub const REQUIRED_FIELDS: [&str; 22] = [
-    "vector", "name", "error", "rip", "cs", "rflags", "rsp", "ss", "cr2", "cr3", "rax", "rbx", "rcx", "rdx", "rsi",
-    "rdi", "rbp", "r8", "r9", "r10", "r11", "r15",
+    "vector", "name", "error", "rip", "cs", "rflags", "rsp", "ss", "cr2", "cr3", "rax", "rbx",
+    "rcx", "rdx", "rsi", "rdi", "rbp", "r8", "r9", "r10", "r11", "r15",
 ];
 
 /// Extracts the first report from serial `lines`.
 pub fn parse(lines: &[String]) -> Option<Report> {
-    let start = lines.iter().position(|l| l.contains(CRASH_START) || l.contains(PANIC_START))?;
-    let mut r = Report { panic: lines[start].contains(PANIC_START), ..Report::default() };
+    let start = lines
+        .iter()
+        .position(|l| l.contains(CRASH_START) || l.contains(PANIC_START))?;
+    let mut r = Report {
+        panic: lines[start].contains(PANIC_START),
+        ..Report::default()
+    };
     let mut in_backtrace = false;
     for line in &lines[start + 1..] {
         let t = line.trim();
@@ -91,7 +96,8 @@ mod tests {
     #[test]
     fn truncated_and_missing_reports_are_detected() {
         assert!(parse(&lines("just a boot log\n")).is_none());
-        let r = parse(&lines("=== EXO PANIC ===\npanic at a.rs:1:1: boom\n")).expect("report found");
+        let r =
+            parse(&lines("=== EXO PANIC ===\npanic at a.rs:1:1: boom\n")).expect("report found");
         assert!(r.panic && !r.complete);
         assert_eq!(r.message.as_deref(), Some("panic at a.rs:1:1: boom"));
     }

@@ -6,13 +6,19 @@ use std::fmt;
 #[derive(Debug)]
 pub enum Error {
     /// A command could not be started.
-    Spawn { program: String, source: std::io::Error },
+    Spawn {
+        program: String,
+        source: std::io::Error,
+    },
     /// A command ran and failed.
     CommandFailed { what: String, status: String },
     /// Required tools are missing and cannot be installed automatically.
     MissingTools { tools: Vec<String>, install: String },
     /// File-system error.
-    Io { what: String, source: std::io::Error },
+    Io {
+        what: String,
+        source: std::io::Error,
+    },
     /// A built image is not bootable as built.
     BadImage(String),
     /// Wrong command-line usage.
@@ -26,10 +32,17 @@ pub enum Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Spawn { program, source } => write!(f, "cannot run `{program}`: {source} (is it installed and on PATH?)"),
+            Self::Spawn { program, source } => write!(
+                f,
+                "cannot run `{program}`: {source} (is it installed and on PATH?)"
+            ),
             Self::CommandFailed { what, status } => write!(f, "{what} failed ({status})"),
             Self::MissingTools { tools, install } => {
-                write!(f, "missing tools: {}; install them with:\n    {install}", tools.join(", "))
+                write!(
+                    f,
+                    "missing tools: {}; install them with:\n    {install}",
+                    tools.join(", ")
+                )
             }
             Self::Io { what, source } => write!(f, "{what}: {source}"),
             Self::BadImage(msg) => write!(f, "kernel image check failed: {msg}"),

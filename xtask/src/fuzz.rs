@@ -28,7 +28,8 @@ pub fn targets() -> Result<Option<Vec<String>>> {
     if !manifest.is_file() {
         return Ok(None);
     }
-    let text = std::fs::read_to_string(&manifest).map_err(io(format!("reading {}", manifest.display())))?;
+    let text = std::fs::read_to_string(&manifest)
+        .map_err(io(format!("reading {}", manifest.display())))?;
     Ok(Some(cargo_toml::bin_names(&text)))
 }
 
@@ -36,13 +37,20 @@ pub fn targets() -> Result<Option<Vec<String>>> {
 /// toolchain selection (so `+nightly` works).
 fn rustup_cargo() -> Command {
     let mut c = Command::new("cargo");
-    c.env_remove("RUSTUP_TOOLCHAIN").env_remove("CARGO").env_remove("RUSTC").env_remove("RUSTFLAGS");
+    c.env_remove("RUSTUP_TOOLCHAIN")
+        .env_remove("CARGO")
+        .env_remove("RUSTC")
+        .env_remove("RUSTFLAGS");
     c
 }
 
 /// Whether a nightly toolchain is installed.
 pub fn nightly_available() -> bool {
-    rustup_cargo().args(["+nightly", "--version"]).output().map(|o| o.status.success()).unwrap_or(false)
+    rustup_cargo()
+        .args(["+nightly", "--version"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
 }
 
 /// Installs cargo-fuzz if it is missing.
@@ -51,24 +59,40 @@ fn ensure_cargo_fuzz() -> Result<()> {
         return Ok(());
     }
     eprintln!("xtask: installing cargo-fuzz");
-    process::run(rustup_cargo().args(["install", "cargo-fuzz", "--locked"]), "cargo install cargo-fuzz")
+    process::run(
+        rustup_cargo().args(["install", "cargo-fuzz", "--locked"]),
+        "cargo install cargo-fuzz",
+    )
 }
 
 /// Runs `target` for `seconds`.
 pub fn run(target: &str, seconds: u64) -> Result<()> {
     let Some(targets) = targets()? else {
-        return Err(Error::Other("there is no fuzz/ crate yet (the verifier work adds it)".into()));
+        return Err(Error::Other(
+            "there is no fuzz/ crate yet (the verifier work adds it)".into(),
+        ));
     };
     if !targets.iter().any(|t| t == target) {
-        return Err(Error::Usage(format!("unknown fuzz target `{target}`; known: {}", targets.join(", "))));
+        return Err(Error::Usage(format!(
+            "unknown fuzz target `{target}`; known: {}",
+            targets.join(", ")
+        )));
     }
     if !nightly_available() {
-        return Err(Error::Other("fuzzing needs the nightly toolchain (`rustup toolchain install nightly`)".into()));
+        return Err(Error::Other(
+            "fuzzing needs the nightly toolchain (`rustup toolchain install nightly`)".into(),
+        ));
     }
     ensure_cargo_fuzz()?;
     let mut cmd = rustup_cargo();
-    cmd.current_dir(fuzz_dir())
-        .args(["+nightly", "fuzz", "run", target, "--", &format!("-max_total_time={seconds}")]);
+    cmd.current_dir(fuzz_dir()).args([
+        "+nightly",
+        "fuzz",
+        "run",
+        target,
+        "--",
+        &format!("-max_total_time={seconds}"),
+    ]);
     process::run(&mut cmd, &format!("fuzzing {target}"))
 }
 

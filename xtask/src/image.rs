@@ -23,7 +23,11 @@ pub const USER_PROGRAMS: [&str; 1] = ["init"];
 /// static relocations, and the kernel code model (the kernel is linked in
 /// the top 2 GiB; user programs at 4 MiB also fit its sign-extended 32-bit
 /// absolute addresses).
-const BARE_RUSTFLAGS: [&str; 3] = ["-Cforce-frame-pointers=yes", "-Crelocation-model=static", "-Ccode-model=kernel"];
+const BARE_RUSTFLAGS: [&str; 3] = [
+    "-Cforce-frame-pointers=yes",
+    "-Crelocation-model=static",
+    "-Ccode-model=kernel",
+];
 
 /// Which kernel to build.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,7 +57,9 @@ fn profile_dir(release: bool) -> &'static str {
 
 fn bare_cargo(args: &[&str], release: bool) -> Command {
     let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    c.current_dir(paths::root()).args(args).args(["--target", TRIPLE]);
+    c.current_dir(paths::root())
+        .args(args)
+        .args(["--target", TRIPLE]);
     if release {
         c.arg("--release");
     }
@@ -64,13 +70,20 @@ fn bare_cargo(args: &[&str], release: bool) -> Command {
 
 /// The `EXO_USER_PROGRAMS` value for the kernel build (name=path;...).
 fn user_programs_env(programs: &[(String, PathBuf)]) -> String {
-    programs.iter().map(|(n, p)| format!("{n}={}", p.display())).collect::<Vec<_>>().join(";")
+    programs
+        .iter()
+        .map(|(n, p)| format!("{n}={}", p.display()))
+        .collect::<Vec<_>>()
+        .join(";")
 }
 
 /// Builds the ring-3 programs; returns `(name, path)` of each (copied to
 /// `<target>/exo/user/`).
 pub fn build_user(release: bool) -> Result<Vec<(String, PathBuf)>> {
-    process::run(&mut bare_cargo(&["build", "-p", "exo-user", "--bins"], release), "building ring-3 programs")?;
+    process::run(
+        &mut bare_cargo(&["build", "-p", "exo-user", "--bins"], release),
+        "building ring-3 programs",
+    )?;
     let dir = paths::out_dir().join("user").join(profile_dir(release));
     std::fs::create_dir_all(&dir).map_err(io(format!("creating {}", dir.display())))?;
     let built = paths::target_dir().join(TRIPLE).join(profile_dir(release));
@@ -78,7 +91,8 @@ pub fn build_user(release: bool) -> Result<Vec<(String, PathBuf)>> {
         .iter()
         .map(|name| {
             let dst = dir.join(name);
-            std::fs::copy(built.join(name), &dst).map_err(io(format!("copying ring-3 program {name}")))?;
+            std::fs::copy(built.join(name), &dst)
+                .map_err(io(format!("copying ring-3 program {name}")))?;
             Ok((name.to_string(), dst))
         })
         .collect()
@@ -94,7 +108,10 @@ pub fn build(opts: BuildOptions) -> Result<KernelImage> {
     let mut cmd = bare_cargo(&args, opts.release);
     cmd.env("EXO_USER_PROGRAMS", user_programs_env(&programs));
     process::run(&mut cmd, "building the kernel")?;
-    let built = paths::target_dir().join(TRIPLE).join(profile_dir(opts.release)).join("kernel");
+    let built = paths::target_dir()
+        .join(TRIPLE)
+        .join(profile_dir(opts.release))
+        .join("kernel");
     let name = match (opts.flavor, opts.release) {
         (Flavor::Normal, false) => "kernel.elf",
         (Flavor::Normal, true) => "kernel-release.elf",
@@ -108,13 +125,16 @@ pub fn build(opts: BuildOptions) -> Result<KernelImage> {
     Ok(KernelImage { elf })
 }
 
-/// Runs clippy on the bare-metal crates with the same flags (and the test
-/// feature, so test code is linted too).
-pub fn clippy_command() -> Command {
-    let mut c = bare_cargo(
-        &["clippy", "-p", "kernel", "-p", "exo-user", "--features", "kernel/qemu-tests", "--", "-D", "warnings"],
-        false,
-    );
+/// Clippy on the bare-metal crates with the same flags, only for those
+/// crates (their dependencies are linted as host crates). With `tests`, the
+/// `qemu-tests` feature is on so the test code is linted too.
+pub fn clippy_command(tests: bool) -> Command {
+    let mut args = vec!["clippy", "-p", "kernel", "-p", "exo-user", "--no-deps"];
+    if tests {
+        args.extend(["--features", "kernel/qemu-tests"]);
+    }
+    args.extend(["--", "-D", "warnings"]);
+    let mut c = bare_cargo(&args, false);
     c.env_remove("EXO_USER_PROGRAMS");
     c
 }
@@ -130,13 +150,21 @@ pub fn check_layout(elf: &Path) -> Result<()> {
         data[..within.min(data.len())]
             .chunks_exact(4)
             .enumerate()
-            .any(|(i, w)| (i * 4) % align == 0 && u32::from_le_bytes([w[0], w[1], w[2], w[3]]) == magic)
+            .any(|(i, w)| {
+                (i * 4) % align == 0 && u32::from_le_bytes([w[0], w[1], w[2], w[3]]) == magic
+            })
     };
     if !find(0x1BAD_B002, 8192, 4) {
-        return Err(Error::BadImage(format!("{}: no Multiboot1 header in the first 8 KiB", elf.display())));
+        return Err(Error::BadImage(format!(
+            "{}: no Multiboot1 header in the first 8 KiB",
+            elf.display()
+        )));
     }
     if !find(0xE852_50D6, 32768, 8) {
-        return Err(Error::BadImage(format!("{}: no Multiboot2 header in the first 32 KiB", elf.display())));
+        return Err(Error::BadImage(format!(
+            "{}: no Multiboot2 header in the first 32 KiB",
+            elf.display()
+        )));
     }
     let file = ElfFile64::<object::LittleEndian>::parse(&*data)
         .map_err(|e| Error::BadImage(format!("{}: {e}", elf.display())))?;
@@ -149,7 +177,10 @@ pub fn check_layout(elf: &Path) -> Result<()> {
         .collect();
     loads.sort_unstable();
     let Some(&(base_paddr, base_offset, _)) = loads.first() else {
-        return Err(Error::BadImage(format!("{}: no loadable segments", elf.display())));
+        return Err(Error::BadImage(format!(
+            "{}: no loadable segments",
+            elf.display()
+        )));
     };
     for (paddr, offset, _) in &loads {
         if paddr - base_paddr != offset - base_offset {

@@ -13,16 +13,33 @@ const GRUB_CFG: &str = "set timeout=0\nset default=0\n\nmenuentry \"exo\" {\n   
 /// Builds `<target>/exo/exo.iso` (or `exo-release.iso`) from `kernel`.
 pub fn build(kernel: &KernelImage, release: bool) -> Result<PathBuf> {
     tools::ensure(&tools::ISO)?;
-    let stage = paths::out_dir().join(if release { "iso-root-release" } else { "iso-root" });
+    let stage = paths::out_dir().join(if release {
+        "iso-root-release"
+    } else {
+        "iso-root"
+    });
     let grub = stage.join("boot").join("grub");
     std::fs::create_dir_all(&grub).map_err(io(format!("creating {}", grub.display())))?;
-    std::fs::copy(&kernel.elf, stage.join("boot").join("exo.elf")).map_err(io("copying the kernel into the ISO tree"))?;
+    std::fs::copy(&kernel.elf, stage.join("boot").join("exo.elf"))
+        .map_err(io("copying the kernel into the ISO tree"))?;
     std::fs::write(grub.join("grub.cfg"), GRUB_CFG).map_err(io("writing grub.cfg"))?;
-    let iso = paths::out_dir().join(if release { "exo-release.iso" } else { "exo.iso" });
-    let out = process::output(Command::new("grub-mkrescue").arg("-o").arg(&iso).arg(&stage))?;
+    let iso = paths::out_dir().join(if release {
+        "exo-release.iso"
+    } else {
+        "exo.iso"
+    });
+    let out = process::output(
+        Command::new("grub-mkrescue")
+            .arg("-o")
+            .arg(&iso)
+            .arg(&stage),
+    )?;
     if !out.status.success() {
         return Err(crate::error::Error::CommandFailed {
-            what: format!("grub-mkrescue: {}", String::from_utf8_lossy(&out.stderr).trim()),
+            what: format!(
+                "grub-mkrescue: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
             status: out.status.to_string(),
         });
     }

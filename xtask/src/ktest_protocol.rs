@@ -20,11 +20,17 @@ pub fn parse(line: &str) -> Option<Event> {
         "start" => Some(Event::Start(rest.trim().to_string())),
         "ok" => {
             let (name, micros) = rest.rsplit_once(' ')?;
-            Some(Event::Ok { name: name.to_string(), micros: micros.parse().ok()? })
+            Some(Event::Ok {
+                name: name.to_string(),
+                micros: micros.parse().ok()?,
+            })
         }
         "fail" => {
             let (name, reason) = rest.split_once(' ').unwrap_or((rest, "no reason given"));
-            Some(Event::Fail { name: name.to_string(), reason: reason.to_string() })
+            Some(Event::Fail {
+                name: name.to_string(),
+                reason: reason.to_string(),
+            })
         }
         "panic" => Some(Event::Panic(rest.trim().to_string())),
         "done" => {
@@ -61,9 +67,17 @@ impl Progress {
     }
 
     fn finish(&mut self, name: &str, result: Result<u64, String>) {
-        match self.tests.iter_mut().rev().find(|(n, r)| n == name && r.is_none()) {
+        match self
+            .tests
+            .iter_mut()
+            .rev()
+            .find(|(n, r)| n == name && r.is_none())
+        {
             Some(entry) => entry.1 = Some(result),
-            None => self.tests.push((name.to_string(), Some(Err(format!("result without start: {result:?}"))))),
+            None => self.tests.push((
+                name.to_string(),
+                Some(Err(format!("result without start: {result:?}"))),
+            )),
         }
     }
 }
@@ -75,13 +89,31 @@ mod tests {
     #[test]
     fn protocol_lines_parse() {
         assert_eq!(parse("KTEST plan 12"), Some(Event::Plan(12)));
-        assert_eq!(parse("KTEST start mm::frame::x"), Some(Event::Start("mm::frame::x".into())));
-        assert_eq!(parse("KTEST ok mm::frame::x 1234"), Some(Event::Ok { name: "mm::frame::x".into(), micros: 1234 }));
+        assert_eq!(
+            parse("KTEST start mm::frame::x"),
+            Some(Event::Start("mm::frame::x".into()))
+        );
+        assert_eq!(
+            parse("KTEST ok mm::frame::x 1234"),
+            Some(Event::Ok {
+                name: "mm::frame::x".into(),
+                micros: 1234
+            })
+        );
         assert_eq!(
             parse("KTEST fail a::b src/a.rs:3: x != y"),
-            Some(Event::Fail { name: "a::b".into(), reason: "src/a.rs:3: x != y".into() })
+            Some(Event::Fail {
+                name: "a::b".into(),
+                reason: "src/a.rs:3: x != y".into()
+            })
         );
-        assert_eq!(parse("KTEST done 3 passed, 1 failed"), Some(Event::Done { passed: 3, failed: 1 }));
+        assert_eq!(
+            parse("KTEST done 3 passed, 1 failed"),
+            Some(Event::Done {
+                passed: 3,
+                failed: 1
+            })
+        );
         assert_eq!(parse("[ 0.1] INFO KTEST plan 3"), None);
         assert_eq!(parse("KTEST plan lots"), None);
     }
@@ -92,7 +124,10 @@ mod tests {
         p.apply(Event::Plan(2));
         p.apply(Event::Start("a".into()));
         assert_eq!(p.tests[0].1, None);
-        p.apply(Event::Ok { name: "a".into(), micros: 5 });
+        p.apply(Event::Ok {
+            name: "a".into(),
+            micros: 5,
+        });
         p.apply(Event::Start("b".into()));
         p.apply(Event::Panic("b".into()));
         assert_eq!(p.tests[0].1, Some(Ok(5)));

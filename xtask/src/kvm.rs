@@ -32,14 +32,26 @@ fn probe(kernel: &KernelImage) -> Result<(), String> {
     if !std::path::Path::new("/dev/kvm").exists() {
         return Err("/dev/kvm does not exist".into());
     }
-    let mut m = Machine::new(Boot::Kernel { elf: kernel.elf.clone(), cmdline: "exo.probe".into() });
+    let mut m = Machine::new(Boot::Kernel {
+        elf: kernel.elf.clone(),
+        cmdline: "exo.probe".into(),
+    });
     m.accel = Accel::Kvm;
     let limit = Duration::from_secs(10);
-    let out = session::run(&m, Deadline::after(limit, "the probe boot"), limit, None, |_, _| Flow::Continue)
-        .map_err(|e| e.to_string())?;
+    let out = session::run(
+        &m,
+        Deadline::after(limit, "the probe boot"),
+        limit,
+        None,
+        |_, _| Flow::Continue,
+    )
+    .map_err(|e| e.to_string())?;
     match out.end {
         End::Exited(GuestExit::Success) => Ok(()),
-        End::Exited(e) => Err(format!("{e}; {}", out.stderr.lines().next().unwrap_or("").trim())),
+        End::Exited(e) => Err(format!(
+            "{e}; {}",
+            out.stderr.lines().next().unwrap_or("").trim()
+        )),
         End::TimedOut { .. } => Err("no exit within 10 s".into()),
         End::Stopped => Err("stopped".into()),
     }

@@ -56,29 +56,64 @@ fn unexpected(e: lexopt::Error) -> Error {
 }
 
 fn parse_run(parser: &mut lexopt::Parser) -> Result<cmd_run::RunOptions> {
-    let mut o =
-        cmd_run::RunOptions { release: false, gdb: false, accel: Accel::Tcg, net: Net::None, cmdline: String::new() };
+    let mut o = cmd_run::RunOptions {
+        release: false,
+        gdb: false,
+        accel: Accel::Tcg,
+        net: Net::None,
+        cmdline: String::new(),
+    };
     while let Some(arg) = parser.next().map_err(unexpected)? {
         match arg {
             Long("release") => o.release = true,
             Long("gdb") => o.gdb = true,
             Long("accel") => {
-                o.accel = match parser.value().map_err(unexpected)?.string().map_err(unexpected)?.as_str() {
+                o.accel = match parser
+                    .value()
+                    .map_err(unexpected)?
+                    .string()
+                    .map_err(unexpected)?
+                    .as_str()
+                {
                     "tcg" => Accel::Tcg,
                     "kvm" => Accel::Kvm,
-                    other => return Err(Error::Usage(format!("--accel must be tcg or kvm, not `{other}`"))),
+                    other => {
+                        return Err(Error::Usage(format!(
+                            "--accel must be tcg or kvm, not `{other}`"
+                        )));
+                    }
                 }
             }
             Long("net") => {
-                o.net = match parser.value().map_err(unexpected)?.string().map_err(unexpected)?.as_str() {
+                o.net = match parser
+                    .value()
+                    .map_err(unexpected)?
+                    .string()
+                    .map_err(unexpected)?
+                    .as_str()
+                {
                     "none" => Net::None,
-                    "user" => Net::User { forwards: Vec::new() },
-                    "tap" => Net::Tap { ifname: "exo-tap0".into() },
+                    "user" => Net::User {
+                        forwards: Vec::new(),
+                    },
+                    "tap" => Net::Tap {
+                        ifname: "exo-tap0".into(),
+                    },
                     "socket" => Net::Socket { port: 5556 },
-                    other => return Err(Error::Usage(format!("--net must be none, user, tap or socket, not `{other}`"))),
+                    other => {
+                        return Err(Error::Usage(format!(
+                            "--net must be none, user, tap or socket, not `{other}`"
+                        )));
+                    }
                 }
             }
-            Long("append") => o.cmdline = parser.value().map_err(unexpected)?.string().map_err(unexpected)?,
+            Long("append") => {
+                o.cmdline = parser
+                    .value()
+                    .map_err(unexpected)?
+                    .string()
+                    .map_err(unexpected)?
+            }
             other => return Err(unexpected(other.unexpected())),
         }
     }
@@ -102,7 +137,11 @@ fn dispatch() -> Result<()> {
         }
         "run" => cmd_run::run(parse_run(&mut parser)?),
         "test" => {
-            let mut o = cmd_test::TestOptions { release: false, skip_fuzz: false, skip_host: false };
+            let mut o = cmd_test::TestOptions {
+                release: false,
+                skip_fuzz: false,
+                skip_host: false,
+            };
             while let Some(arg) = parser.next().map_err(unexpected)? {
                 match arg {
                     Long("release") => o.release = true,
@@ -121,7 +160,10 @@ fn dispatch() -> Result<()> {
                     other => return Err(unexpected(other.unexpected())),
                 }
             }
-            let kernel = image::build(image::BuildOptions { release, flavor: image::Flavor::Normal })?;
+            let kernel = image::build(image::BuildOptions {
+                release,
+                flavor: image::Flavor::Normal,
+            })?;
             let iso = iso::build(&kernel, release)?;
             println!("{}", iso.display());
             Ok(())
@@ -134,7 +176,12 @@ fn dispatch() -> Result<()> {
                     Long(l) => rest.push(format!("--{l}")),
                     Short(s) => rest.push(format!("-{s}")),
                 }
-                rest.extend(parser.raw_args().map_err(unexpected)?.map(|a| a.to_string_lossy().into_owned()));
+                rest.extend(
+                    parser
+                        .raw_args()
+                        .map_err(unexpected)?
+                        .map(|a| a.to_string_lossy().into_owned()),
+                );
             }
             let (name, args) = match rest.split_first() {
                 Some((n, a)) => (Some(n.as_str()), a),
@@ -148,7 +195,11 @@ fn dispatch() -> Result<()> {
             while let Some(arg) = parser.next().map_err(unexpected)? {
                 match arg {
                     Long("time") => {
-                        seconds = parser.value().map_err(unexpected)?.parse().map_err(unexpected)?;
+                        seconds = parser
+                            .value()
+                            .map_err(unexpected)?
+                            .parse()
+                            .map_err(unexpected)?;
                     }
                     Value(v) if target.is_none() => target = Some(v.string().map_err(unexpected)?),
                     other => return Err(unexpected(other.unexpected())),

@@ -18,17 +18,30 @@ pub fn describe(cmd: &Command) -> String {
 pub fn run(cmd: &mut Command, what: &str) -> Result<()> {
     eprintln!("xtask: $ {}", describe(cmd));
     let status = status(cmd)?;
-    if status.success() { Ok(()) } else { Err(Error::CommandFailed { what: what.into(), status: status.to_string() }) }
+    if status.success() {
+        Ok(())
+    } else {
+        Err(Error::CommandFailed {
+            what: what.into(),
+            status: status.to_string(),
+        })
+    }
 }
 
 /// Runs `cmd` with inherited stdio and returns its status.
 pub fn status(cmd: &mut Command) -> Result<ExitStatus> {
-    cmd.status().map_err(|source| Error::Spawn { program: describe(cmd), source })
+    cmd.status().map_err(|source| Error::Spawn {
+        program: describe(cmd),
+        source,
+    })
 }
 
 /// Runs `cmd` capturing stdout and stderr.
 pub fn output(cmd: &mut Command) -> Result<Output> {
-    cmd.output().map_err(|source| Error::Spawn { program: describe(cmd), source })
+    cmd.output().map_err(|source| Error::Spawn {
+        program: describe(cmd),
+        source,
+    })
 }
 
 /// Whether `program` can be found on PATH.

@@ -60,13 +60,29 @@ pub struct Machine {
 impl Machine {
     /// A TCG machine without NIC booting `boot`.
     pub fn new(boot: Boot) -> Machine {
-        Machine { boot, accel: Accel::Tcg, net: Net::None, capture: None, memory_mib: 128, gdb: false, interactive: false }
+        Machine {
+            boot,
+            accel: Accel::Tcg,
+            net: Net::None,
+            capture: None,
+            memory_mib: 128,
+            gdb: false,
+            interactive: false,
+        }
     }
 
     /// The QEMU command.
     pub fn command(&self) -> Command {
         let mut c = Command::new("qemu-system-x86_64");
-        c.args(["-machine", "pc", "-m", &self.memory_mib.to_string(), "-display", "none", "-no-reboot"]);
+        c.args([
+            "-machine",
+            "pc",
+            "-m",
+            &self.memory_mib.to_string(),
+            "-display",
+            "none",
+            "-no-reboot",
+        ]);
         c.args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);
         match self.accel {
             Accel::Tcg => c.args(["-accel", "tcg", "-cpu", "qemu64,+nx"]),
@@ -95,14 +111,24 @@ impl Machine {
                 }
                 Some(s)
             }
-            Net::Tap { ifname } => Some(format!("tap,id=net0,ifname={ifname},script=no,downscript=no")),
+            Net::Tap { ifname } => Some(format!(
+                "tap,id=net0,ifname={ifname},script=no,downscript=no"
+            )),
             Net::Socket { port } => Some(format!("socket,id=net0,listen=127.0.0.1:{port}")),
         };
         match netdev {
             Some(nd) => {
-                c.args(["-netdev", &nd, "-device", "virtio-net-pci,netdev=net0,romfile="]);
+                c.args([
+                    "-netdev",
+                    &nd,
+                    "-device",
+                    "virtio-net-pci,netdev=net0,romfile=",
+                ]);
                 if let Some(pcap) = &self.capture {
-                    c.arg("-object").arg(format!("filter-dump,id=dump0,netdev=net0,file={}", pcap.display()));
+                    c.arg("-object").arg(format!(
+                        "filter-dump,id=dump0,netdev=net0,file={}",
+                        pcap.display()
+                    ));
                 }
             }
             None => {
@@ -174,10 +200,23 @@ mod tests {
 
     #[test]
     fn user_net_forwards_appear_on_the_command_line() {
-        let mut m = Machine::new(Boot::Kernel { elf: "k".into(), cmdline: String::new() });
-        m.net = Net::User { forwards: vec![(Proto::Udp, 5555, 7)] };
-        let args: Vec<String> = m.command().get_args().map(|a| a.to_string_lossy().into_owned()).collect();
-        assert!(args.iter().any(|a| a == "user,id=net0,hostfwd=udp:127.0.0.1:5555-:7"), "{args:?}");
+        let mut m = Machine::new(Boot::Kernel {
+            elf: "k".into(),
+            cmdline: String::new(),
+        });
+        m.net = Net::User {
+            forwards: vec![(Proto::Udp, 5555, 7)],
+        };
+        let args: Vec<String> = m
+            .command()
+            .get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            args.iter()
+                .any(|a| a == "user,id=net0,hostfwd=udp:127.0.0.1:5555-:7"),
+            "{args:?}"
+        );
         assert!(args.iter().any(|a| a.starts_with("virtio-net-pci")));
     }
 }

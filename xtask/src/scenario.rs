@@ -7,11 +7,11 @@ use std::time::Duration;
 use crate::crash_report::{self, REQUIRED_FIELDS};
 use crate::error::{Result, io};
 use crate::ktest_protocol::{self, Progress};
+use crate::paths;
 use crate::qemu::{Boot, GuestExit, Machine, Net};
 use crate::session::{self, Deadline, End, Flow, SerialLog};
 use crate::symbols::Symbolizer;
 use crate::tally::{Outcome, Tally};
-use crate::paths;
 
 /// Which image a scenario boots.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,14 +39,25 @@ pub enum Expect {
     /// An exception report with these `field=value`s, notes containing these
     /// texts, and RIP or a backtrace frame inside a function whose name
     /// contains `frame_in` (checked with the kernel's symbol table).
-    Crash { exit: GuestExit, fields: Vec<(&'static str, String)>, notes: Vec<&'static str>, frame_in: &'static str },
+    Crash {
+        exit: GuestExit,
+        fields: Vec<(&'static str, String)>,
+        notes: Vec<&'static str>,
+        frame_in: &'static str,
+    },
     /// A panic report whose message contains `message` and whose backtrace
     /// passes through a function whose name contains `frame_in`.
-    Panic { message: &'static str, frame_in: &'static str },
+    Panic {
+        message: &'static str,
+        frame_in: &'static str,
+    },
     /// Boot output containing all of `lines` (each a substring of some line);
     /// with `stop_at` the run is stopped once a line contains it, otherwise
     /// the kernel must exit with success.
-    Banner { lines: Vec<&'static str>, stop_at: Option<&'static str> },
+    Banner {
+        lines: Vec<&'static str>,
+        stop_at: Option<&'static str>,
+    },
 }
 
 /// One QEMU scenario.
@@ -71,10 +82,20 @@ pub struct Images {
 
 fn machine_for(s: &Scenario, images: &Images) -> std::result::Result<(Machine, PathBuf), String> {
     let (boot, elf) = match s.image {
-        Image::TestKernel => {
-            (Boot::Kernel { elf: images.test_kernel.clone(), cmdline: s.cmdline.clone() }, images.test_kernel.clone())
-        }
-        Image::Kernel => (Boot::Kernel { elf: images.kernel.clone(), cmdline: s.cmdline.clone() }, images.kernel.clone()),
+        Image::TestKernel => (
+            Boot::Kernel {
+                elf: images.test_kernel.clone(),
+                cmdline: s.cmdline.clone(),
+            },
+            images.test_kernel.clone(),
+        ),
+        Image::Kernel => (
+            Boot::Kernel {
+                elf: images.kernel.clone(),
+                cmdline: s.cmdline.clone(),
+            },
+            images.kernel.clone(),
+        ),
         Image::Iso => {
             let iso = images.iso.clone().ok_or("the ISO was not built")?;
             (Boot::Iso(iso), images.kernel.clone())
@@ -104,7 +125,13 @@ pub fn run(mut s: Scenario, images: &Images, tally: &mut Tally) -> Result<()> {
 
     let mut progress = Progress::default();
     let (first, stop_at) = match &s.expect {
-        Expect::KernelTests { .. } => (Deadline::after(Duration::from_secs(60), "the kernel to boot and print `KTEST plan`"), None),
+        Expect::KernelTests { .. } => (
+            Deadline::after(
+                Duration::from_secs(60),
+                "the kernel to boot and print `KTEST plan`",
+            ),
+            None,
+        ),
         Expect::Banner { stop_at, .. } => (Deadline::after(s.timeout, "the boot banner"), *stop_at),
         _ => (Deadline::after(s.timeout, "the crash report"), None),
     };
@@ -112,21 +139,33 @@ pub fn run(mut s: Scenario, images: &Images, tally: &mut Tally) -> Result<()> {
         Expect::KernelTests { per_test } => Some(*per_test),
         _ => None,
     };
-    let outcome = session::run(&machine, first, s.timeout, Some(&serial), |line, deadline| {
-        if let Some(ev) = ktest_protocol::parse(line) {
-            if let (ktest_protocol::Event::Start(name), Some(limit)) = (&ev, per_test) {
-                *deadline = Deadline::after(limit, format!("test {name} to finish within {}s", limit.as_secs()));
+    let outcome = session::run(
+        &machine,
+        first,
+        s.timeout,
+        Some(&serial),
+        |line, deadline| {
+            if let Some(ev) = ktest_protocol::parse(line) {
+                if let (ktest_protocol::Event::Start(name), Some(limit)) = (&ev, per_test) {
+                    *deadline = Deadline::after(
+                        limit,
+                        format!("test {name} to finish within {}s", limit.as_secs()),
+                    );
+                }
+                progress.apply(ev);
             }
-            progress.apply(ev);
-        }
-        match stop_at {
-            Some(marker) if line.contains(marker) => Flow::Stop,
-            _ => Flow::Continue,
-        }
-    })?;
+            match stop_at {
+                Some(marker) if line.contains(marker) => Flow::Stop,
+                _ => Flow::Continue,
+            }
+        },
+    )?;
     save_log(s.name, &outcome.lines, &outcome.stderr)?;
 
-    let driver_result = driver.map(|h| h.join().unwrap_or_else(|_| Err("host driver panicked".into())));
+    let driver_result = driver.map(|h| {
+        h.join()
+            .unwrap_or_else(|_| Err("host driver panicked".into()))
+    });
     let symbols = Symbolizer::load(&elf).ok();
     let mut failed = false;
     match &s.expect {
@@ -145,7 +184,11 @@ pub fn run(mut s: Scenario, images: &Images, tally: &mut Tally) -> Result<()> {
     }
     if let Some(r) = driver_result {
         failed |= r.is_err();
-        tally.record(format!("{label}::host-driver"), r.map_or_else(Outcome::Failed, |()| Outcome::Passed), None);
+        tally.record(
+            format!("{label}::host-driver"),
+            r.map_or_else(Outcome::Failed, |()| Outcome::Passed),
+            None,
+        );
     }
     if failed {
         print_tail(s.name, &outcome.lines, &outcome.stderr, symbols.as_ref());
@@ -182,23 +225,44 @@ fn record_kernel_tests(p: &Progress, end: &End, tally: &mut Tally) -> bool {
         Some(0) => problems.push("the test kernel contains no tests".to_string()),
         Some(n) if n > reported => {
             for i in reported..n {
-                tally.record(format!("qemu::unreported-test-{i}"), Outcome::Failed(format!("missing result ({why_unfinished})")), None);
+                tally.record(
+                    format!("qemu::unreported-test-{i}"),
+                    Outcome::Failed(format!("missing result ({why_unfinished})")),
+                    None,
+                );
             }
             failed = true;
         }
         Some(_) => {}
     }
-    let passed = p.tests.iter().filter(|(_, r)| matches!(r, Some(Ok(_)))).count();
+    let passed = p
+        .tests
+        .iter()
+        .filter(|(_, r)| matches!(r, Some(Ok(_))))
+        .count();
     match p.done {
         Some((dp, df)) if dp == passed && df == reported - passed => {}
-        Some((dp, df)) => problems.push(format!("kernel summary says {dp} passed, {df} failed; host saw {passed} of {reported}")),
+        Some((dp, df)) => problems.push(format!(
+            "kernel summary says {dp} passed, {df} failed; host saw {passed} of {reported}"
+        )),
         None => problems.push(format!("no `KTEST done` line: {why_unfinished}")),
     }
-    let expected_exit = if passed == reported { GuestExit::Success } else { GuestExit::TestsFailed };
+    let expected_exit = if passed == reported {
+        GuestExit::Success
+    } else {
+        GuestExit::TestsFailed
+    };
     if *end != End::Exited(expected_exit) {
-        problems.push(format!("run ended with `{}`, expected `{expected_exit}`", describe_end(end)));
+        problems.push(format!(
+            "run ended with `{}`, expected `{expected_exit}`",
+            describe_end(end)
+        ));
     }
-    let o = if problems.is_empty() { Outcome::Passed } else { Outcome::Failed(problems.join("; ")) };
+    let o = if problems.is_empty() {
+        Outcome::Passed
+    } else {
+        Outcome::Failed(problems.join("; "))
+    };
     failed |= o != Outcome::Passed;
     tally.record("qemu::kernel-test-run", o, None);
     failed
@@ -213,15 +277,34 @@ fn describe_end(end: &End) -> String {
 }
 
 /// Checks a non-test expectation against the run.
-fn check(expect: &Expect, lines: &[String], end: &End, symbols: Option<&Symbolizer>) -> std::result::Result<(), String> {
+fn check(
+    expect: &Expect,
+    lines: &[String],
+    end: &End,
+    symbols: Option<&Symbolizer>,
+) -> std::result::Result<(), String> {
     match expect {
         Expect::KernelTests { .. } => unreachable!("handled by record_kernel_tests"),
-        Expect::Banner { lines: wanted, stop_at } => {
-            let missing: Vec<&str> = wanted.iter().copied().filter(|w| !lines.iter().any(|l| l.contains(w))).collect();
+        Expect::Banner {
+            lines: wanted,
+            stop_at,
+        } => {
+            let missing: Vec<&str> = wanted
+                .iter()
+                .copied()
+                .filter(|w| !lines.iter().any(|l| l.contains(w)))
+                .collect();
             if !missing.is_empty() {
-                return Err(format!("boot output lacks {missing:?}; run ended: {}", describe_end(end)));
+                return Err(format!(
+                    "boot output lacks {missing:?}; run ended: {}",
+                    describe_end(end)
+                ));
             }
-            let ok_end = if stop_at.is_some() { End::Stopped } else { End::Exited(GuestExit::Success) };
+            let ok_end = if stop_at.is_some() {
+                End::Stopped
+            } else {
+                End::Exited(GuestExit::Success)
+            };
             if *end != ok_end {
                 return Err(format!("run ended with `{}`", describe_end(end)));
             }
@@ -230,7 +313,10 @@ fn check(expect: &Expect, lines: &[String], end: &End, symbols: Option<&Symboliz
         Expect::Panic { message, frame_in } => {
             let r = crash_report::parse(lines).ok_or("no panic report in the serial output")?;
             if !r.panic || !r.complete {
-                return Err(format!("incomplete or wrong report (panic={}, complete={})", r.panic, r.complete));
+                return Err(format!(
+                    "incomplete or wrong report (panic={}, complete={})",
+                    r.panic, r.complete
+                ));
             }
             let m = r.message.clone().unwrap_or_default();
             if !m.contains(message) {
@@ -238,16 +324,31 @@ fn check(expect: &Expect, lines: &[String], end: &End, symbols: Option<&Symboliz
             }
             check_frames(&r, symbols, frame_in)?;
             if *end != End::Exited(GuestExit::Panic) {
-                return Err(format!("run ended with `{}`, expected a panic exit", describe_end(end)));
+                return Err(format!(
+                    "run ended with `{}`, expected a panic exit",
+                    describe_end(end)
+                ));
             }
             Ok(())
         }
-        Expect::Crash { exit, fields, notes, frame_in } => {
+        Expect::Crash {
+            exit,
+            fields,
+            notes,
+            frame_in,
+        } => {
             let r = crash_report::parse(lines).ok_or("no crash report in the serial output")?;
             if r.panic || !r.complete {
-                return Err(format!("incomplete or wrong report (panic={}, complete={})", r.panic, r.complete));
+                return Err(format!(
+                    "incomplete or wrong report (panic={}, complete={})",
+                    r.panic, r.complete
+                ));
             }
-            let missing: Vec<&str> = REQUIRED_FIELDS.iter().copied().filter(|f| !r.fields.contains_key(*f)).collect();
+            let missing: Vec<&str> = REQUIRED_FIELDS
+                .iter()
+                .copied()
+                .filter(|f| !r.fields.contains_key(*f))
+                .collect();
             if !missing.is_empty() {
                 return Err(format!("crash report lacks fields {missing:?}"));
             }
@@ -259,12 +360,18 @@ fn check(expect: &Expect, lines: &[String], end: &End, symbols: Option<&Symboliz
             }
             for n in notes {
                 if !r.notes.iter().any(|x| x.contains(n)) {
-                    return Err(format!("crash report lacks note `{n}` (notes: {:?})", r.notes));
+                    return Err(format!(
+                        "crash report lacks note `{n}` (notes: {:?})",
+                        r.notes
+                    ));
                 }
             }
             check_frames(&r, symbols, frame_in)?;
             if *end != End::Exited(*exit) {
-                return Err(format!("run ended with `{}`, expected `{exit}`", describe_end(end)));
+                return Err(format!(
+                    "run ended with `{}`, expected `{exit}`",
+                    describe_end(end)
+                ));
             }
             Ok(())
         }
@@ -273,22 +380,35 @@ fn check(expect: &Expect, lines: &[String], end: &End, symbols: Option<&Symboliz
 
 /// Checks that the report has a backtrace and that RIP or one of its frames
 /// symbolizes into a function whose name contains `func`.
-fn check_frames(r: &crash_report::Report, symbols: Option<&Symbolizer>, func: &str) -> std::result::Result<(), String> {
+fn check_frames(
+    r: &crash_report::Report,
+    symbols: Option<&Symbolizer>,
+    func: &str,
+) -> std::result::Result<(), String> {
     if r.frames.is_empty() {
         return Err("the report has no backtrace".into());
     }
     let symbols = symbols.ok_or("cannot read the kernel's symbol table")?;
-    let rip = r.fields.get("rip").and_then(|v| u64::from_str_radix(v.trim_start_matches("0x"), 16).ok());
+    let rip = r
+        .fields
+        .get("rip")
+        .and_then(|v| u64::from_str_radix(v.trim_start_matches("0x"), 16).ok());
     // Return addresses point after their call instruction: look up addr - 1.
     let names: Vec<String> = rip
         .and_then(|a| symbols.resolve(a))
         .into_iter()
-        .chain(r.frames.iter().filter_map(|&a| symbols.resolve(a).or_else(|| symbols.resolve(a - 1))))
+        .chain(
+            r.frames
+                .iter()
+                .filter_map(|&a| symbols.resolve(a).or_else(|| symbols.resolve(a - 1))),
+        )
         .collect();
     if names.iter().any(|n| n.contains(func)) {
         Ok(())
     } else {
-        Err(format!("no frame of the backtrace is in a function containing `{func}`; frames: {names:?}"))
+        Err(format!(
+            "no frame of the backtrace is in a function containing `{func}`; frames: {names:?}"
+        ))
     }
 }
 
@@ -306,7 +426,10 @@ fn save_log(name: &str, lines: &[String], stderr: &str) -> Result<()> {
 }
 
 fn print_tail(name: &str, lines: &[String], stderr: &str, symbols: Option<&Symbolizer>) {
-    println!("---- last serial lines of scenario {name} (full log: {}) ----", paths::log_dir().join(format!("{name}.log")).display());
+    println!(
+        "---- last serial lines of scenario {name} (full log: {}) ----",
+        paths::log_dir().join(format!("{name}.log")).display()
+    );
     for l in lines.iter().skip(lines.len().saturating_sub(40)) {
         match symbols.and_then(|s| s.annotate(l)) {
             Some(sym) => println!("    {l}   <{sym}>"),

@@ -14,7 +14,15 @@ const PAGE_FAULT_ADDRESS: u64 = 0xdead_b000;
 
 /// What the boot banner must show.
 fn banner_lines() -> Vec<&'static str> {
-    vec!["memory map:", " usable", "memory: ", "timer: local APIC", " MHz, tick ", "user program 'init'", "exo: boot complete"]
+    vec![
+        "memory map:",
+        " usable",
+        "memory: ",
+        "timer: local APIC",
+        " MHz, tick ",
+        "user program 'init'",
+        "exo: boot complete",
+    ]
 }
 
 fn crash(name: &'static str, kind: &str, expect: Expect) -> Scenario {
@@ -64,7 +72,9 @@ pub fn all(with_iso: bool) -> Vec<Scenario> {
             cmdline: String::new(),
             net: Net::None,
             driver: None,
-            expect: Expect::KernelTests { per_test: Duration::from_secs(30) },
+            expect: Expect::KernelTests {
+                per_test: Duration::from_secs(30),
+            },
             timeout: Duration::from_secs(600),
         },
         crash(
@@ -97,28 +107,50 @@ pub fn all(with_iso: bool) -> Vec<Scenario> {
             "double-fault",
             Expect::Crash {
                 exit: GuestExit::Crash,
-                fields: vec![("vector", "8".into()), ("name", "#DF".into()), ("error", "0x0".into())],
+                fields: vec![
+                    ("vector", "8".into()),
+                    ("name", "#DF".into()),
+                    ("error", "0x0".into()),
+                ],
                 notes: vec!["rsp is in the guard page of kernel stack 'boot': stack overflow"],
                 frame_in: "ktest::crash::recurse",
             },
         ),
-        crash("crash-panic", "panic", Expect::Panic { message: "deliberate panic from the crash test", frame_in: "ktest::crash::trigger" }),
+        crash(
+            "crash-panic",
+            "panic",
+            Expect::Panic {
+                message: "deliberate panic from the crash test",
+                frame_in: "ktest::crash::trigger",
+            },
+        ),
         Scenario {
             name: "boot-banner",
             image: Image::Kernel,
             cmdline: "exo.exit".into(),
             net: Net::None,
             driver: None,
-            expect: Expect::Banner { lines: banner_lines(), stop_at: None },
+            expect: Expect::Banner {
+                lines: banner_lines(),
+                stop_at: None,
+            },
             timeout: Duration::from_secs(60),
         },
         Scenario {
             name: "net-user",
             image: Image::Kernel,
             cmdline: "exo.exit".into(),
-            net: Net::User { forwards: vec![(Proto::Udp, free_port(Proto::Udp), 7), (Proto::Tcp, free_port(Proto::Tcp), 80)] },
+            net: Net::User {
+                forwards: vec![
+                    (Proto::Udp, free_port(Proto::Udp), 7),
+                    (Proto::Tcp, free_port(Proto::Tcp), 80),
+                ],
+            },
             driver: Some(Box::new(SeesVirtioNet)),
-            expect: Expect::Banner { lines: vec!["pci ", "1af4:1000", "exo: boot complete"], stop_at: None },
+            expect: Expect::Banner {
+                lines: vec!["pci ", "1af4:1000", "exo: boot complete"],
+                stop_at: None,
+            },
             timeout: Duration::from_secs(60),
         },
     ];
@@ -129,7 +161,10 @@ pub fn all(with_iso: bool) -> Vec<Scenario> {
             cmdline: String::new(),
             net: Net::None,
             driver: None,
-            expect: Expect::Banner { lines: banner_lines(), stop_at: Some("exo: boot complete") },
+            expect: Expect::Banner {
+                lines: banner_lines(),
+                stop_at: Some("exo: boot complete"),
+            },
             timeout: Duration::from_secs(90),
         });
     }

@@ -30,7 +30,10 @@ pub struct Deadline {
 
 impl Deadline {
     pub fn after(d: Duration, waiting_for: impl Into<String>) -> Deadline {
-        Deadline { at: Instant::now() + d, waiting_for: waiting_for.into() }
+        Deadline {
+            at: Instant::now() + d,
+            waiting_for: waiting_for.into(),
+        }
     }
 }
 
@@ -54,16 +57,22 @@ pub struct Outcome {
     pub elapsed: Duration,
 }
 
+/// Lines seen so far and whether the machine is gone.
+type LogState = (Vec<String>, bool);
+
 /// Serial lines shared with a host-side driver thread.
 #[derive(Clone, Default)]
 pub struct SerialLog {
-    inner: Arc<(Mutex<(Vec<String>, bool)>, Condvar)>,
+    inner: Arc<(Mutex<LogState>, Condvar)>,
 }
 
 impl SerialLog {
     fn push(&self, line: &str) {
         let (lock, cv) = &*self.inner;
-        lock.lock().expect("serial log poisoned").0.push(line.to_string());
+        lock.lock()
+            .expect("serial log poisoned")
+            .0
+            .push(line.to_string());
         cv.notify_all();
     }
 
@@ -87,7 +96,10 @@ impl SerialLog {
             if g.1 || now >= end {
                 return None;
             }
-            g = cv.wait_timeout(g, end - now).expect("serial log poisoned").0;
+            g = cv
+                .wait_timeout(g, end - now)
+                .expect("serial log poisoned")
+                .0;
         }
     }
 }
@@ -103,16 +115,23 @@ pub fn run(
     mut observe: impl FnMut(&str, &mut Deadline) -> Flow,
 ) -> Result<Outcome> {
     let mut cmd = machine.command();
-    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let started = Instant::now();
-    let mut child = cmd.spawn().map_err(|source| Error::Spawn { program: describe(&cmd), source })?;
+    let mut child = cmd.spawn().map_err(|source| Error::Spawn {
+        program: describe(&cmd),
+        source,
+    })?;
     let stdout = child.stdout.take().expect("stdout is piped");
     let mut stderr = child.stderr.take().expect("stderr is piped");
     let (tx, rx) = mpsc::channel::<String>();
     let reader = thread::spawn(move || {
         for line in BufReader::new(stdout).split(b'\n') {
             let Ok(bytes) = line else { break };
-            let text = String::from_utf8_lossy(&bytes).trim_end_matches('\r').to_string();
+            let text = String::from_utf8_lossy(&bytes)
+                .trim_end_matches('\r')
+                .to_string();
             if tx.send(text).is_err() {
                 break;
             }
@@ -162,7 +181,12 @@ pub fn run(
     }
     let _ = reader.join();
     let stderr = err_reader.join().unwrap_or_default();
-    Ok(Outcome { lines, end, stderr, elapsed: started.elapsed() })
+    Ok(Outcome {
+        lines,
+        end,
+        stderr,
+        elapsed: started.elapsed(),
+    })
 }
 
 fn kill(child: &mut Child) {

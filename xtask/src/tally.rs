@@ -21,7 +21,9 @@ impl Tally {
     /// Records and prints one result.
     pub fn record(&mut self, name: impl Into<String>, outcome: Outcome, took: Option<Duration>) {
         let name = name.into();
-        let took = took.map(|d| format!(" ({:.2}s)", d.as_secs_f64())).unwrap_or_default();
+        let took = took
+            .map(|d| format!(" ({:.2}s)", d.as_secs_f64()))
+            .unwrap_or_default();
         match &outcome {
             Outcome::Passed => println!("PASS {name}{took}"),
             Outcome::Failed(why) => println!("FAIL {name}{took}: {why}"),
@@ -36,10 +38,16 @@ impl Tally {
             self.entries.push((format!("{group}#{i}"), Outcome::Passed));
         }
         for i in 0..failed {
-            self.entries.push((format!("{group}#failed{i}"), Outcome::Failed("see the cargo test output".into())));
+            self.entries.push((
+                format!("{group}#failed{i}"),
+                Outcome::Failed("see the cargo test output".into()),
+            ));
         }
         for i in 0..skipped {
-            self.entries.push((format!("{group}#ignored{i}"), Outcome::Skipped("ignored".into())));
+            self.entries.push((
+                format!("{group}#ignored{i}"),
+                Outcome::Skipped("ignored".into()),
+            ));
         }
         println!("{group}: {passed} passed, {failed} failed, {skipped} ignored (libtest)");
     }
@@ -62,7 +70,11 @@ impl Tally {
 
     /// Prints the failures and the closing line.
     pub fn finish(&self) {
-        let failures: Vec<_> = self.entries.iter().filter(|(_, o)| matches!(o, Outcome::Failed(_))).collect();
+        let failures: Vec<_> = self
+            .entries
+            .iter()
+            .filter(|(_, o)| matches!(o, Outcome::Failed(_)))
+            .collect();
         if !failures.is_empty() {
             println!("\nfailures:");
             for (name, o) in failures {
@@ -74,7 +86,11 @@ impl Tally {
         println!();
         let skipped = self.skipped();
         if skipped > 0 {
-            println!("{} passed, {} failed, {skipped} skipped", self.passed(), self.failed());
+            println!(
+                "{} passed, {} failed, {skipped} skipped",
+                self.passed(),
+                self.failed()
+            );
         } else {
             println!("{} passed, {} failed", self.passed(), self.failed());
         }

@@ -14,15 +14,30 @@ pub struct Tool {
 }
 
 /// QEMU for x86-64 (every boot).
-pub const QEMU: Tool = Tool { program: "qemu-system-x86_64", package: "qemu-system-x86" };
+pub const QEMU: Tool = Tool {
+    program: "qemu-system-x86_64",
+    package: "qemu-system-x86",
+};
 /// Tools `cargo xtask iso` needs.
 pub const ISO: [Tool; 3] = [
-    Tool { program: "grub-mkrescue", package: "grub-pc-bin" },
-    Tool { program: "xorriso", package: "xorriso" },
-    Tool { program: "mformat", package: "mtools" },
+    Tool {
+        program: "grub-mkrescue",
+        package: "grub-pc-bin",
+    },
+    Tool {
+        program: "xorriso",
+        package: "xorriso",
+    },
+    Tool {
+        program: "mformat",
+        package: "mtools",
+    },
 ];
 /// `tcpdump`, used by host tests that compare filters with pcap-filter.
-pub const TCPDUMP: Tool = Tool { program: "tcpdump", package: "tcpdump" };
+pub const TCPDUMP: Tool = Tool {
+    program: "tcpdump",
+    package: "tcpdump",
+};
 /// Debian packages needed beyond the programs above (GRUB's module files
 /// come with grub-pc-bin; grub-mkrescue itself is in grub-common).
 const EXTRA_PACKAGES: [&str; 1] = ["grub-common"];
@@ -35,7 +50,11 @@ pub fn all_for_tests() -> Vec<Tool> {
 }
 
 fn is_root() -> bool {
-    Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0\n")).unwrap_or(false)
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.starts_with(b"0\n"))
+        .unwrap_or(false)
 }
 
 fn is_debian() -> bool {
@@ -46,7 +65,11 @@ fn is_debian() -> bool {
 /// with apt-get when running as root on Debian, otherwise fails with the
 /// exact command to run.
 pub fn ensure(tools: &[Tool]) -> Result<()> {
-    let missing: Vec<Tool> = tools.iter().copied().filter(|t| !on_path(t.program)).collect();
+    let missing: Vec<Tool> = tools
+        .iter()
+        .copied()
+        .filter(|t| !on_path(t.program))
+        .collect();
     if missing.is_empty() {
         return Ok(());
     }
@@ -56,13 +79,27 @@ pub fn ensure(tools: &[Tool]) -> Result<()> {
     }
     packages.sort_unstable();
     packages.dedup();
-    let install = format!("sudo apt-get update && sudo apt-get install -y {}", packages.join(" "));
+    let install = format!(
+        "sudo apt-get update && sudo apt-get install -y {}",
+        packages.join(" ")
+    );
     let names: Vec<String> = missing.iter().map(|t| t.program.to_string()).collect();
     if !(is_root() && is_debian()) {
-        return Err(Error::MissingTools { tools: names, install });
+        return Err(Error::MissingTools {
+            tools: names,
+            install,
+        });
     }
-    eprintln!("xtask: installing missing tools ({}) with apt-get", names.join(", "));
-    process::run(Command::new("apt-get").arg("update").env("DEBIAN_FRONTEND", "noninteractive"), "apt-get update")?;
+    eprintln!(
+        "xtask: installing missing tools ({}) with apt-get",
+        names.join(", ")
+    );
+    process::run(
+        Command::new("apt-get")
+            .arg("update")
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+        "apt-get update",
+    )?;
     process::run(
         Command::new("apt-get")
             .args(["install", "-y", "--no-install-recommends"])
@@ -70,6 +107,17 @@ pub fn ensure(tools: &[Tool]) -> Result<()> {
             .env("DEBIAN_FRONTEND", "noninteractive"),
         "apt-get install",
     )?;
-    let still: Vec<String> = tools.iter().filter(|t| !on_path(t.program)).map(|t| t.program.to_string()).collect();
-    if still.is_empty() { Ok(()) } else { Err(Error::MissingTools { tools: still, install }) }
+    let still: Vec<String> = tools
+        .iter()
+        .filter(|t| !on_path(t.program))
+        .map(|t| t.program.to_string())
+        .collect();
+    if still.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::MissingTools {
+            tools: still,
+            install,
+        })
+    }
 }

@@ -89,7 +89,14 @@ pub struct MemoryMap {
 impl MemoryMap {
     /// An empty map.
     pub const fn new() -> MemoryMap {
-        MemoryMap { regions: [MemoryRegion { start: 0, end: 0, kind: RegionKind::Reserved }; MAX_REGIONS], len: 0 }
+        MemoryMap {
+            regions: [MemoryRegion {
+                start: 0,
+                end: 0,
+                kind: RegionKind::Reserved,
+            }; MAX_REGIONS],
+            len: 0,
+        }
     }
 
     /// Appends a region; zero-length regions are dropped.
@@ -97,8 +104,13 @@ impl MemoryMap {
         if len == 0 {
             return Ok(());
         }
-        let end = start.checked_add(len).ok_or(BootInfoError::RegionOverflows { start, len })?;
-        let slot = self.regions.get_mut(self.len).ok_or(BootInfoError::TooManyRegions)?;
+        let end = start
+            .checked_add(len)
+            .ok_or(BootInfoError::RegionOverflows { start, len })?;
+        let slot = self
+            .regions
+            .get_mut(self.len)
+            .ok_or(BootInfoError::TooManyRegions)?;
         *slot = MemoryRegion { start, end, kind };
         self.len += 1;
         Ok(())
@@ -111,7 +123,9 @@ impl MemoryMap {
 
     /// Usable regions only.
     pub fn usable(&self) -> impl Iterator<Item = &MemoryRegion> {
-        self.regions().iter().filter(|r| r.kind == RegionKind::Usable)
+        self.regions()
+            .iter()
+            .filter(|r| r.kind == RegionKind::Usable)
     }
 
     /// Total bytes of usable memory.
@@ -143,7 +157,12 @@ pub struct BootInfo {
 impl BootInfo {
     /// Empty boot info for `loader`.
     pub const fn new(loader: Loader) -> BootInfo {
-        BootInfo { loader, memory: MemoryMap::new(), cmdline: [0; MAX_CMDLINE], cmdline_len: 0 }
+        BootInfo {
+            loader,
+            memory: MemoryMap::new(),
+            cmdline: [0; MAX_CMDLINE],
+            cmdline_len: 0,
+        }
     }
 
     /// Stores the command line (a C string's bytes, without the NUL).
@@ -188,13 +207,21 @@ impl fmt::Display for BootInfoError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::UnknownMagic(m) => {
-                write!(f, "boot magic {m:#x} is neither Multiboot1 nor Multiboot2: boot exo with QEMU -kernel or GRUB")
+                write!(
+                    f,
+                    "boot magic {m:#x} is neither Multiboot1 nor Multiboot2: boot exo with QEMU -kernel or GRUB"
+                )
             }
-            Self::Unreadable { phys, len } => write!(f, "boot structure at {phys:#x} (+{len}) is outside mapped memory"),
+            Self::Unreadable { phys, len } => write!(
+                f,
+                "boot structure at {phys:#x} (+{len}) is outside mapped memory"
+            ),
             Self::Truncated { what } => write!(f, "boot information truncated in {what}"),
             Self::NoMemoryMap => write!(f, "the boot loader provided no memory map"),
             Self::TooManyRegions => write!(f, "memory map has more than {MAX_REGIONS} regions"),
-            Self::RegionOverflows { start, len } => write!(f, "memory region {start:#x}+{len:#x} overflows"),
+            Self::RegionOverflows { start, len } => {
+                write!(f, "memory region {start:#x}+{len:#x} overflows")
+            }
             Self::CmdlineNotUtf8 => write!(f, "kernel command line is not UTF-8"),
             Self::UnterminatedString => write!(f, "boot string is not NUL-terminated"),
         }
@@ -212,7 +239,9 @@ pub fn parse(magic: u32, info_phys: u64, mem: &dyn PhysReader) -> Result<BootInf
 
 /// Little-endian field readers over a byte slice.
 pub(crate) fn u32_at(bytes: &[u8], off: usize, what: &'static str) -> Result<u32, BootInfoError> {
-    let b = bytes.get(off..off + 4).ok_or(BootInfoError::Truncated { what })?;
+    let b = bytes
+        .get(off..off + 4)
+        .ok_or(BootInfoError::Truncated { what })?;
     Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
 }
 

@@ -30,13 +30,18 @@ pub fn parse_mmap(mut entries: &[u8], boot: &mut BootInfo) -> Result<(), BootInf
     while !entries.is_empty() {
         let size = u32_at(entries, 0, "multiboot1 mmap entry")? as usize;
         if size < 20 {
-            return Err(BootInfoError::Truncated { what: "multiboot1 mmap entry" });
+            return Err(BootInfoError::Truncated {
+                what: "multiboot1 mmap entry",
+            });
         }
         let base = u64_at(entries, 4, "multiboot1 mmap entry")?;
         let len = u64_at(entries, 12, "multiboot1 mmap entry")?;
         let kind = u32_at(entries, 20, "multiboot1 mmap entry")?;
-        boot.memory.push(base, len, RegionKind::from_multiboot(kind))?;
-        entries = entries.get(size + 4..).ok_or(BootInfoError::Truncated { what: "multiboot1 mmap" })?;
+        boot.memory
+            .push(base, len, RegionKind::from_multiboot(kind))?;
+        entries = entries.get(size + 4..).ok_or(BootInfoError::Truncated {
+            what: "multiboot1 mmap",
+        })?;
     }
     if boot.memory.usable_bytes() == 0 {
         return Err(BootInfoError::NoMemoryMap);

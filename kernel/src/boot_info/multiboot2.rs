@@ -11,7 +11,9 @@ pub fn parse(info_phys: u64, mem: &dyn PhysReader) -> Result<BootInfo, BootInfoE
     let header = mem.read(info_phys, 8)?;
     let total = u32_at(header, 0, "multiboot2 total_size")? as usize;
     if total < 16 {
-        return Err(BootInfoError::Truncated { what: "multiboot2 info" });
+        return Err(BootInfoError::Truncated {
+            what: "multiboot2 info",
+        });
     }
     parse_tags(mem.read(info_phys, total)?)
 }
@@ -25,14 +27,21 @@ pub fn parse_tags(info: &[u8]) -> Result<BootInfo, BootInfoError> {
         let kind = u32_at(info, off, "multiboot2 tag")?;
         let size = u32_at(info, off + 4, "multiboot2 tag")? as usize;
         if size < 8 {
-            return Err(BootInfoError::Truncated { what: "multiboot2 tag" });
+            return Err(BootInfoError::Truncated {
+                what: "multiboot2 tag",
+            });
         }
-        let tag = info.get(off..off + size).ok_or(BootInfoError::Truncated { what: "multiboot2 tag" })?;
+        let tag = info.get(off..off + size).ok_or(BootInfoError::Truncated {
+            what: "multiboot2 tag",
+        })?;
         match kind {
             TAG_END => break,
             TAG_CMDLINE => {
                 let s = &tag[8..];
-                let n = s.iter().position(|&b| b == 0).ok_or(BootInfoError::UnterminatedString)?;
+                let n = s
+                    .iter()
+                    .position(|&b| b == 0)
+                    .ok_or(BootInfoError::UnterminatedString)?;
                 boot.set_cmdline(&s[..n])?;
             }
             TAG_MMAP => {
@@ -52,13 +61,16 @@ pub fn parse_tags(info: &[u8]) -> Result<BootInfo, BootInfoError> {
 fn parse_mmap(tag: &[u8], boot: &mut BootInfo) -> Result<(), BootInfoError> {
     let entry_size = u32_at(tag, 8, "multiboot2 mmap")? as usize;
     if entry_size < 24 {
-        return Err(BootInfoError::Truncated { what: "multiboot2 mmap entry" });
+        return Err(BootInfoError::Truncated {
+            what: "multiboot2 mmap entry",
+        });
     }
     for entry in tag[16..].chunks_exact(entry_size) {
         let base = u64_at(entry, 0, "multiboot2 mmap entry")?;
         let len = u64_at(entry, 8, "multiboot2 mmap entry")?;
         let kind = u32_at(entry, 16, "multiboot2 mmap entry")?;
-        boot.memory.push(base, len, RegionKind::from_multiboot(kind))?;
+        boot.memory
+            .push(base, len, RegionKind::from_multiboot(kind))?;
     }
     Ok(())
 }

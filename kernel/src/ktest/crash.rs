@@ -41,6 +41,10 @@ fn page_fault() {
 
 /// Recurses with a 1 KiB frame until the stack runs into its guard page.
 #[inline(never)]
+#[allow(
+    unconditional_recursion,
+    reason = "it must run until the stack overflows"
+)]
 fn recurse(depth: u64) -> u64 {
     let mut frame = [0u8; 1024];
     frame[(depth % 1024) as usize] = depth as u8;

@@ -52,7 +52,10 @@ impl TestFailure {
     /// A failure at the caller's location.
     #[track_caller]
     pub fn new(message: String) -> TestFailure {
-        TestFailure { message, location: Location::caller() }
+        TestFailure {
+            message,
+            location: Location::caller(),
+        }
     }
 }
 
@@ -82,8 +85,10 @@ macro_rules! kernel_test {
             // `ktest::registry` reads between the section's bounds.
             #[used]
             #[unsafe(link_section = "ktests")]
-            static TEST: $crate::ktest::KernelTest =
-                $crate::ktest::KernelTest { name: concat!(module_path!(), "::", stringify!($name)), run: $name };
+            static TEST: $crate::ktest::KernelTest = $crate::ktest::KernelTest {
+                name: concat!(module_path!(), "::", stringify!($name)),
+                run: $name,
+            };
         };
     };
 }

@@ -13,8 +13,16 @@ pub fn tests() -> &'static [KernelTest] {
     let end = (&raw const __ktests_end).cast::<KernelTest>();
     let bytes = end as usize - start as usize;
     let count = bytes / core::mem::size_of::<KernelTest>();
-    assert_eq!(bytes % core::mem::size_of::<KernelTest>(), 0, "ktests section holds foreign data");
-    assert_eq!(start as usize % core::mem::align_of::<KernelTest>(), 0, "ktests section misaligned");
+    assert_eq!(
+        bytes % core::mem::size_of::<KernelTest>(),
+        0,
+        "ktests section holds foreign data"
+    );
+    assert_eq!(
+        start as usize % core::mem::align_of::<KernelTest>(),
+        0,
+        "ktests section misaligned"
+    );
     // SAFETY: the link script places exactly the `KernelTest` statics emitted
     // by `kernel_test!` between the two symbols (KEEP, 8-byte aligned, no
     // padding since the size is a multiple of the alignment), in read-only

@@ -31,7 +31,10 @@ pub fn current_test() -> Option<&'static str> {
         return None;
     }
     let len = CURRENT_LEN.load(Ordering::Relaxed);
-    registry::tests().iter().map(|t| t.name).find(|n| n.as_ptr() == ptr && n.len() == len)
+    registry::tests()
+        .iter()
+        .map(|t| t.name)
+        .find(|n| n.as_ptr() == ptr && n.len() == len)
 }
 
 fn display_name(name: &str) -> &str {
@@ -41,7 +44,11 @@ fn display_name(name: &str) -> &str {
 /// Runs the tests whose names contain `filter` (all if `None`), then exits.
 pub fn run(filter: Option<&str>) -> ! {
     let tests = registry::tests();
-    let selected = || tests.iter().filter(|t| filter.is_none_or(|f| t.name.contains(f)));
+    let selected = || {
+        tests
+            .iter()
+            .filter(|t| filter.is_none_or(|f| t.name.contains(f)))
+    };
     kprintln!("KTEST plan {}", selected().count());
     let (mut passed, mut failed) = (0u32, 0u32);
     for test in selected() {
@@ -60,11 +67,19 @@ pub fn run(filter: Option<&str>) -> ! {
             Err(e) => {
                 failed += 1;
                 let msg = e.message.replace('\n', " | ");
-                kprintln!("KTEST fail {name} {}:{}: {msg}", e.location.file(), e.location.line());
+                kprintln!(
+                    "KTEST fail {name} {}:{}: {msg}",
+                    e.location.file(),
+                    e.location.line()
+                );
             }
         }
     }
     CURRENT_NAME.store(core::ptr::null_mut(), Ordering::Relaxed);
     kprintln!("KTEST done {passed} passed, {failed} failed");
-    exit(if failed == 0 { ExitCode::Success } else { ExitCode::TestsFailed })
+    exit(if failed == 0 {
+        ExitCode::Success
+    } else {
+        ExitCode::TestsFailed
+    })
 }

@@ -74,7 +74,11 @@ pub struct FrameInfo {
 
 impl FrameInfo {
     const fn new(usage: FrameUse) -> FrameInfo {
-        FrameInfo { usage, reserved: [0; 3], owner: NO_OWNER }
+        FrameInfo {
+            usage,
+            reserved: [0; 3],
+            owner: NO_OWNER,
+        }
     }
 }
 
@@ -103,7 +107,10 @@ impl fmt::Display for FrameError {
             Self::NotAllocated(fr) => write!(f, "{fr} is not allocated (double free?)"),
             Self::InvalidUse => write!(f, "cannot allocate a frame for use `Free`"),
             Self::NoRoomForTable { bytes } => {
-                write!(f, "no usable region below 4 GiB can hold the {bytes}-byte frame table; give the machine more memory")
+                write!(
+                    f,
+                    "no usable region below 4 GiB can hold the {bytes}-byte frame table; give the machine more memory"
+                )
             }
             Self::NotInitialized => write!(f, "frame allocator used before mm::init"),
         }
@@ -131,7 +138,14 @@ impl FrameTable {
         let place = map
             .usable()
             .filter_map(|r| {
-                let start = r.start.max(low).max(if r.start < image.1 && r.end > image.0 { image.1 } else { 0 });
+                let start = r
+                    .start
+                    .max(low)
+                    .max(if r.start < image.1 && r.end > image.0 {
+                        image.1
+                    } else {
+                        0
+                    });
                 let start = start.next_multiple_of(FRAME_SIZE);
                 let end = r.end.min(phys::BOOT_MAPPED_LIMIT) & !(FRAME_SIZE - 1);
                 (end > start && end - start >= table_bytes).then_some(start)
@@ -143,7 +157,12 @@ impl FrameTable {
         // else uses it, and it is initialized right below before any read.
         let entries = unsafe { phys::claim_slice::<FrameInfo>(place, frames) };
         entries.fill(FrameInfo::new(FrameUse::Unusable));
-        let mut table = FrameTable { entries, free: 0, cursor: 0, limit: frames };
+        let mut table = FrameTable {
+            entries,
+            free: 0,
+            cursor: 0,
+            limit: frames,
+        };
         for r in map.usable() {
             let first = r.start.next_multiple_of(FRAME_SIZE).max(low) / FRAME_SIZE;
             let last = r.end / FRAME_SIZE;
@@ -153,12 +172,17 @@ impl FrameTable {
         }
         table.mark_range(image.0, image.1, FrameUse::KernelImage);
         table.mark_range(place, place + table_bytes, FrameUse::FrameTable);
-        table.limit = table.entries.len().min((phys::BOOT_MAPPED_LIMIT / FRAME_SIZE) as usize);
+        table.limit = table
+            .entries
+            .len()
+            .min((phys::BOOT_MAPPED_LIMIT / FRAME_SIZE) as usize);
         Ok(table)
     }
 
     fn set(&mut self, index: usize, usage: FrameUse) {
-        let Some(e) = self.entries.get_mut(index) else { return };
+        let Some(e) = self.entries.get_mut(index) else {
+            return;
+        };
         if e.usage == FrameUse::Free {
             self.free -= 1;
         }
@@ -171,7 +195,11 @@ impl FrameTable {
     /// Marks usable frames overlapping `[start, end)` with `usage`.
     fn mark_range(&mut self, start: u64, end: u64, usage: FrameUse) {
         for i in (start / FRAME_SIZE)..end.div_ceil(FRAME_SIZE) {
-            if self.entries.get(i as usize).is_some_and(|e| e.usage != FrameUse::Unusable) {
+            if self
+                .entries
+                .get(i as usize)
+                .is_some_and(|e| e.usage != FrameUse::Unusable)
+            {
                 self.set(i as usize, usage);
             }
         }
@@ -196,7 +224,10 @@ impl FrameTable {
 
     /// Returns an allocated frame to the free pool.
     pub fn free(&mut self, frame: Frame) -> Result<(), FrameError> {
-        let e = self.entries.get(frame.index()).ok_or(FrameError::OutOfRange(frame))?;
+        let e = self
+            .entries
+            .get(frame.index())
+            .ok_or(FrameError::OutOfRange(frame))?;
         match e.usage {
             FrameUse::Free | FrameUse::Unusable | FrameUse::KernelImage | FrameUse::FrameTable => {
                 Err(FrameError::NotAllocated(frame))
@@ -248,7 +279,11 @@ pub fn lift_boot_limit() {
 
 /// Runs `f` on the global frame table.
 pub fn with_table<R>(f: impl FnOnce(&mut FrameTable) -> R) -> Result<R, FrameError> {
-    FRAMES.lock().as_mut().map(f).ok_or(FrameError::NotInitialized)
+    FRAMES
+        .lock()
+        .as_mut()
+        .map(f)
+        .ok_or(FrameError::NotInitialized)
 }
 
 /// Allocates one frame.

@@ -26,7 +26,10 @@ struct State {
 pub struct KernelHeap(Mutex<State>);
 
 #[global_allocator]
-static HEAP: KernelHeap = KernelHeap(Mutex::new(State { heap: Heap::empty(), mapped: 0 }));
+static HEAP: KernelHeap = KernelHeap(Mutex::new(State {
+    heap: Heap::empty(),
+    mapped: 0,
+}));
 
 /// Errors while growing the heap.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,9 +60,18 @@ fn map_more(state: &mut State, bytes: u64) -> Result<u64, HeapError> {
         let f = frame::alloc(FrameUse::KernelHeap).map_err(HeapError::Frame)?;
         let virt = HEAP_BASE + state.mapped + off;
         let mut tables = || frame::alloc(FrameUse::PageTable).ok().map(|f| f.phys());
-        paging::with_kernel_space(|s| s.map_4k(virt, f.phys(), PAGE_SIZE, Access::ReadWrite, Caching::WriteBack, &mut tables))
-            .map_err(HeapError::Paging)?
-            .map_err(HeapError::Paging)?;
+        paging::with_kernel_space(|s| {
+            s.map_4k(
+                virt,
+                f.phys(),
+                PAGE_SIZE,
+                Access::ReadWrite,
+                Caching::WriteBack,
+                &mut tables,
+            )
+        })
+        .map_err(HeapError::Paging)?
+        .map_err(HeapError::Paging)?;
     }
     state.mapped += bytes;
     Ok(bytes)
@@ -98,7 +110,10 @@ unsafe impl GlobalAlloc for KernelHeap {
                 // SAFETY: the region right after the heap's top was just
                 // mapped and belongs to nobody else.
                 unsafe { state.heap.extend(bytes as usize) };
-                state.heap.allocate_first_fit(layout).map_or(core::ptr::null_mut(), |p| p.as_ptr())
+                state
+                    .heap
+                    .allocate_first_fit(layout)
+                    .map_or(core::ptr::null_mut(), |p| p.as_ptr())
             }
             Err(_) => core::ptr::null_mut(),
         }

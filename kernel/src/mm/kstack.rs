@@ -40,7 +40,10 @@ struct Registry {
     next_slot: u64,
 }
 
-static REGISTRY: Mutex<Registry> = Mutex::new(Registry { stacks: [None; MAX_DYNAMIC], next_slot: 0 });
+static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
+    stacks: [None; MAX_DYNAMIC],
+    next_slot: 0,
+});
 
 /// Errors allocating a stack.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,18 +75,34 @@ impl KernelStack {
     /// Allocates a stack of `pages` pages (plus an unmapped guard page).
     pub fn new(name: &'static str, pages: u64) -> Result<KernelStack, StackError> {
         let mut reg = REGISTRY.lock();
-        let slot = reg.stacks.iter().position(Option::is_none).ok_or(StackError::TooManyStacks)?;
+        let slot = reg
+            .stacks
+            .iter()
+            .position(Option::is_none)
+            .ok_or(StackError::TooManyStacks)?;
         let size = (pages + 1) * PAGE_SIZE;
         if reg.next_slot + size > STACKS_SIZE {
             return Err(StackError::RegionExhausted);
         }
         let guard_page = STACKS_BASE + reg.next_slot;
-        let range = StackRange { name, guard_page, bottom: guard_page + PAGE_SIZE, top: guard_page + size };
+        let range = StackRange {
+            name,
+            guard_page,
+            bottom: guard_page + PAGE_SIZE,
+            top: guard_page + size,
+        };
         for i in 0..pages {
             let f = frame::alloc(FrameUse::KernelStack).map_err(StackError::Frame)?;
             let mut tables = || frame::alloc(FrameUse::PageTable).ok().map(|f| f.phys());
             paging::with_kernel_space(|s| {
-                s.map_4k(range.bottom + i * PAGE_SIZE, f.phys(), PAGE_SIZE, Access::ReadWrite, Caching::WriteBack, &mut tables)
+                s.map_4k(
+                    range.bottom + i * PAGE_SIZE,
+                    f.phys(),
+                    PAGE_SIZE,
+                    Access::ReadWrite,
+                    Caching::WriteBack,
+                    &mut tables,
+                )
             })
             .map_err(StackError::Paging)?
             .map_err(StackError::Paging)?;
@@ -124,11 +143,18 @@ pub fn find(addr: u64) -> Option<StackRange> {
         bottom: s.bottom,
         top: s.top,
     });
-    if let Some(s) = from_static.into_iter().find(|s| s.contains(addr) || s.guard_contains(addr)) {
+    if let Some(s) = from_static
+        .into_iter()
+        .find(|s| s.contains(addr) || s.guard_contains(addr))
+    {
         return Some(s);
     }
     let reg = REGISTRY.try_lock()?;
-    reg.stacks.iter().flatten().find(|s| s.contains(addr) || s.guard_contains(addr)).copied()
+    reg.stacks
+        .iter()
+        .flatten()
+        .find(|s| s.contains(addr) || s.guard_contains(addr))
+        .copied()
 }
 
 /// Guard pages of the static stacks (left unmapped by `mm::init`).

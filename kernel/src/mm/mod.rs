@@ -26,7 +26,9 @@ pub enum MmError {
     Paging(PagingError),
     Heap(heap::HeapError),
     /// RAM extends past what the direct map can cover.
-    TooMuchMemory { end: u64 },
+    TooMuchMemory {
+        end: u64,
+    },
 }
 
 impl core::fmt::Display for MmError {
@@ -36,7 +38,11 @@ impl core::fmt::Display for MmError {
             Self::Paging(e) => write!(f, "kernel page tables: {e}"),
             Self::Heap(e) => write!(f, "{e}"),
             Self::TooMuchMemory { end } => {
-                write!(f, "RAM ends at {end:#x}, beyond the {:#x}-byte direct map", layout::PHYSMAP_MAX)
+                write!(
+                    f,
+                    "RAM ends at {end:#x}, beyond the {:#x}-byte direct map",
+                    layout::PHYSMAP_MAX
+                )
             }
         }
     }
@@ -81,7 +87,14 @@ fn map_image_range(
         if skip.contains(&page) {
             continue;
         }
-        space.map_4k(page, page - layout::KERNEL_BASE, PAGE_SIZE, access, Caching::WriteBack, &mut table_frame)?;
+        space.map_4k(
+            page,
+            page - layout::KERNEL_BASE,
+            PAGE_SIZE,
+            access,
+            Caching::WriteBack,
+            &mut table_frame,
+        )?;
     }
     Ok(())
 }
@@ -111,16 +124,30 @@ pub fn init(boot: &BootInfo, apic_phys: u64) -> Result<MemoryReport, MmError> {
     if direct_end > layout::PHYSMAP_MAX {
         return Err(MmError::TooMuchMemory { end: direct_end });
     }
-    space.map_2m(phys_to_virt(0), 0, direct_end, Access::ReadWrite, &mut table_frame)?;
+    space.map_2m(
+        phys_to_virt(0),
+        0,
+        direct_end,
+        Access::ReadWrite,
+        &mut table_frame,
+    )?;
     if apic_phys >= direct_end {
-        space.map_4k(phys_to_virt(apic_phys), apic_phys, PAGE_SIZE, Access::ReadWrite, Caching::Uncached, &mut table_frame)?;
+        space.map_4k(
+            phys_to_virt(apic_phys),
+            apic_phys,
+            PAGE_SIZE,
+            Access::ReadWrite,
+            Caching::Uncached,
+            &mut table_frame,
+        )?;
     }
     let pml4_phys = space.pml4_phys();
     space.activate();
     frame::lift_boot_limit();
 
     heap::init().map_err(MmError::Heap)?;
-    let (frames_total, frames_free) = frame::with_table(|t| (t.len(), t.free_frames())).map_err(MmError::Frame)?;
+    let (frames_total, frames_free) =
+        frame::with_table(|t| (t.len(), t.free_frames())).map_err(MmError::Frame)?;
     Ok(MemoryReport {
         usable_bytes: map.usable_bytes(),
         frames_total,

@@ -12,7 +12,9 @@ pub struct BootMemory;
 
 impl PhysReader for BootMemory {
     fn read(&self, phys: u64, len: usize) -> Result<&[u8], BootInfoError> {
-        let end = phys.checked_add(len as u64).ok_or(BootInfoError::Unreadable { phys, len })?;
+        let end = phys
+            .checked_add(len as u64)
+            .ok_or(BootInfoError::Unreadable { phys, len })?;
         if end > BOOT_MAPPED_LIMIT {
             return Err(BootInfoError::Unreadable { phys, len });
         }

@@ -28,7 +28,9 @@ pub fn rdtsc() -> u64 {
 pub fn frame_pointer() -> u64 {
     let rbp: u64;
     // SAFETY: copies RBP into a register; no memory access.
-    unsafe { core::arch::asm!("mov {}, rbp", out(reg) rbp, options(nomem, nostack, preserves_flags)) };
+    unsafe {
+        core::arch::asm!("mov {}, rbp", out(reg) rbp, options(nomem, nostack, preserves_flags))
+    };
     rbp
 }
 

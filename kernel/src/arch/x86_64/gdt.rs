@@ -49,7 +49,12 @@ pub struct StaticStack {
 /// All statically allocated stacks (boot stack and IST stacks).
 pub fn static_stacks() -> [StaticStack; 6] {
     fn entry<const N: usize>(name: &'static str, s: &'static GuardedStack<N>) -> StaticStack {
-        StaticStack { name, guard_page: s.guard_page(), bottom: s.bottom(), top: s.top() }
+        StaticStack {
+            name,
+            guard_page: s.guard_page(),
+            bottom: s.bottom(),
+            top: s.top(),
+        }
     }
     [
         entry("boot", &super::boot::BOOT_STACK),
@@ -89,10 +94,13 @@ pub fn init() {
     // SAFETY: called once during early boot with interrupts off; nothing else
     // references the TSS yet.
     let tss = unsafe { &mut *tss_ptr };
-    tss.interrupt_stack_table[usize::from(IST_DOUBLE_FAULT - 1)] = VirtAddr::new(DOUBLE_FAULT_STACK.top());
+    tss.interrupt_stack_table[usize::from(IST_DOUBLE_FAULT - 1)] =
+        VirtAddr::new(DOUBLE_FAULT_STACK.top());
     tss.interrupt_stack_table[usize::from(IST_NMI - 1)] = VirtAddr::new(NMI_STACK.top());
-    tss.interrupt_stack_table[usize::from(IST_MACHINE_CHECK - 1)] = VirtAddr::new(MACHINE_CHECK_STACK.top());
-    tss.interrupt_stack_table[usize::from(IST_EXCEPTION - 1)] = VirtAddr::new(EXCEPTION_STACK.top());
+    tss.interrupt_stack_table[usize::from(IST_MACHINE_CHECK - 1)] =
+        VirtAddr::new(MACHINE_CHECK_STACK.top());
+    tss.interrupt_stack_table[usize::from(IST_EXCEPTION - 1)] =
+        VirtAddr::new(EXCEPTION_STACK.top());
     tss.interrupt_stack_table[usize::from(IST_IRQ - 1)] = VirtAddr::new(IRQ_STACK.top());
 
     let (gdt, sel) = GDT.call_once(|| {
@@ -103,7 +111,16 @@ pub fn init() {
         let user_code = gdt.append(Descriptor::user_code_segment());
         // SAFETY: the TSS is a static that lives forever and is not moved.
         let tss = gdt.append(unsafe { Descriptor::tss_segment_unchecked(tss_ptr) });
-        (gdt, Selectors { kernel_code, kernel_data, user_data, user_code, tss })
+        (
+            gdt,
+            Selectors {
+                kernel_code,
+                kernel_data,
+                user_data,
+                user_code,
+                tss,
+            },
+        )
     });
     gdt.load();
     // SAFETY: the selectors index valid descriptors of the GDT just loaded;

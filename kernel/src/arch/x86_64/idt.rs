@@ -29,8 +29,15 @@ struct Gate {
 const INTERRUPT_GATE: u8 = 0x8E;
 
 impl Gate {
-    const MISSING: Gate =
-        Gate { offset_low: 0, selector: 0, ist: 0, type_attr: 0, offset_mid: 0, offset_high: 0, reserved: 0 };
+    const MISSING: Gate = Gate {
+        offset_low: 0,
+        selector: 0,
+        ist: 0,
+        type_attr: 0,
+        offset_mid: 0,
+        offset_high: 0,
+        reserved: 0,
+    };
 
     fn new(handler: u64, selector: u16, ist: u16) -> Gate {
         Gate {

@@ -9,8 +9,8 @@ use spin::Mutex;
 use x86_64::registers::control::{Cr3, Cr3Flags, Cr4, Cr4Flags};
 use x86_64::structures::paging::mapper::{MapToError, TranslateResult, UnmapError};
 use x86_64::structures::paging::{
-    FrameAllocator, Mapper, OffsetPageTable, Page, PageTable, PageTableFlags as F, PhysFrame, Size2MiB, Size4KiB,
-    Translate,
+    FrameAllocator, Mapper, OffsetPageTable, Page, PageTable, PageTableFlags as F, PhysFrame,
+    Size2MiB, Size4KiB, Translate,
 };
 use x86_64::{PhysAddr, VirtAddr};
 
@@ -55,7 +55,9 @@ impl core::fmt::Display for PagingError {
         match self {
             Self::OutOfFrames => write!(f, "out of physical frames for page tables"),
             Self::AlreadyMapped { virt } => write!(f, "virtual page {virt:#x} is already mapped"),
-            Self::InsideHugePage { virt } => write!(f, "virtual page {virt:#x} lies inside a huge page"),
+            Self::InsideHugePage { virt } => {
+                write!(f, "virtual page {virt:#x} lies inside a huge page")
+            }
             Self::NotMapped { virt } => write!(f, "virtual page {virt:#x} is not mapped"),
             Self::NotInitialized => write!(f, "kernel page tables are not built yet"),
         }
@@ -67,7 +69,9 @@ impl<S: x86_64::structures::paging::PageSize> From<MapToError<S>> for PagingErro
         match e {
             MapToError::FrameAllocationFailed => Self::OutOfFrames,
             MapToError::ParentEntryHugePage => Self::InsideHugePage { virt: 0 },
-            MapToError::PageAlreadyMapped(f) => Self::AlreadyMapped { virt: f.start_address().as_u64() },
+            MapToError::PageAlreadyMapped(f) => Self::AlreadyMapped {
+                virt: f.start_address().as_u64(),
+            },
         }
     }
 }
@@ -116,7 +120,9 @@ static KERNEL_SPACE: Mutex<Option<KernelSpace>> = Mutex::new(None);
 impl KernelSpace {
     /// Creates an empty address space whose PML4 lives in a fresh frame.
     pub fn new(frames: TableFrameSource<'_>) -> Result<KernelSpace, PagingError> {
-        let frame = Frames(frames).allocate_frame().ok_or(PagingError::OutOfFrames)?;
+        let frame = Frames(frames)
+            .allocate_frame()
+            .ok_or(PagingError::OutOfFrames)?;
         let pml4_phys = frame.start_address().as_u64();
         // SAFETY: the frame is freshly allocated and zeroed, reachable
         // through the direct map, and owned by this KernelSpace from now on.
@@ -144,11 +150,17 @@ impl KernelSpace {
             // SAFETY: callers map frames they own (or device registers) at
             // kernel addresses nothing else uses; a live address space gets
             // the TLB flush below.
-            let flush = unsafe { self.mapper.map_to(page, frame, f, &mut frames) }.map_err(|e| match e {
-                MapToError::PageAlreadyMapped(_) => PagingError::AlreadyMapped { virt: virt + off },
-                MapToError::ParentEntryHugePage => PagingError::InsideHugePage { virt: virt + off },
-                MapToError::FrameAllocationFailed => PagingError::OutOfFrames,
-            })?;
+            let flush = unsafe { self.mapper.map_to(page, frame, f, &mut frames) }.map_err(
+                |e| match e {
+                    MapToError::PageAlreadyMapped(_) => {
+                        PagingError::AlreadyMapped { virt: virt + off }
+                    }
+                    MapToError::ParentEntryHugePage => {
+                        PagingError::InsideHugePage { virt: virt + off }
+                    }
+                    MapToError::FrameAllocationFailed => PagingError::OutOfFrames,
+                },
+            )?;
             flush.flush();
         }
         Ok(())
@@ -191,7 +203,11 @@ impl KernelSpace {
     /// Physical address and rights of a mapped kernel address.
     pub fn translate(&self, virt: u64) -> Option<Translation> {
         match self.mapper.translate(VirtAddr::new(virt)) {
-            TranslateResult::Mapped { frame, offset, flags } => Some(Translation {
+            TranslateResult::Mapped {
+                frame,
+                offset,
+                flags,
+            } => Some(Translation {
                 phys: frame.start_address().as_u64() + offset,
                 writable: flags.contains(F::WRITABLE),
                 executable: !flags.contains(F::NO_EXECUTE),

@@ -24,13 +24,19 @@ unsafe impl<const N: usize> Sync for GuardedStack<N> {}
 impl<const N: usize> GuardedStack<N> {
     /// Offset of the initial stack pointer from the start of the object.
     pub const TOP_OFFSET: usize = {
-        assert!(N % PAGE_SIZE == 0 && N > 0, "stack size must be whole pages");
+        assert!(
+            N.is_multiple_of(PAGE_SIZE) && N > 0,
+            "stack size must be whole pages"
+        );
         PAGE_SIZE + N
     };
 
     /// A zeroed stack (placed in `.bss`).
     pub const fn new() -> Self {
-        Self { guard: UnsafeCell::new([0; PAGE_SIZE]), stack: UnsafeCell::new([0; N]) }
+        Self {
+            guard: UnsafeCell::new([0; PAGE_SIZE]),
+            stack: UnsafeCell::new([0; N]),
+        }
     }
 
     /// Virtual address of the guard page.
