@@ -1,5 +1,50 @@
 //! `exo-filter`: the host tool for exo filters and handlers.
-fn main() {
-    eprintln!("exo-filter: no subcommands yet");
-    std::process::exit(2);
+//!
+//! One file per subcommand (`cmd_*.rs`), each with an `Args` struct and a
+//! `run(args) -> ExitCode`. To add a subcommand: write `cmd_name.rs`, add
+//! `mod cmd_name;`, a variant to [`Command`] and a line to the `match`.
+//!
+//! Exit codes: 0 success, 1 a negative verdict (program rejected, test
+//! failed), 2 any other failure (unreadable file, syntax error, bad usage).
+
+mod cmd_asm;
+mod cmd_conformance;
+mod cmd_disasm;
+mod cmd_verify;
+mod input;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "exo-filter",
+    version,
+    about = "exo filters and handlers: assemble, verify, run"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Verify a handler (`.s` assembly or `.bin` bytecode) for a program type.
+    Verify(cmd_verify::Args),
+    /// Assemble `.s` into `.bin` (little-endian 8-byte instruction words).
+    Asm(cmd_asm::Args),
+    /// Disassemble `.bin` bytecode.
+    Disasm(cmd_disasm::Args),
+    /// Run a directory of BPF conformance vectors (verified as `memory`).
+    Conformance(cmd_conformance::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.cmd {
+        Command::Verify(a) => cmd_verify::run(a),
+        Command::Asm(a) => cmd_asm::run(a),
+        Command::Disasm(a) => cmd_disasm::run(a),
+        Command::Conformance(a) => cmd_conformance::run(a),
+    }
 }

@@ -9,10 +9,14 @@
 //! * [`csum`]: the Internet checksum the helpers compute.
 //! * [`program`], [`spec`]: a program with source spans; what the verifier is
 //!   told at load time (type, regions, counters, limits).
+//! * [`verifier`]: the verifier (the security boundary).
 //! * [`interp`]: the reference interpreter.
+//! * [`vector`]: conformance test vectors (`.data` files).
+//! * [`asm`]: assembler and disassembler (uBPF/bpf_conformance syntax).
 
 pub mod alu;
 pub mod ash;
+pub mod asm;
 pub mod csum;
 pub mod helpers;
 pub mod insn;
@@ -20,6 +24,8 @@ pub mod interp;
 pub mod op;
 pub mod program;
 pub mod spec;
+pub mod vector;
+pub mod verifier;
 
 pub use insn::Insn;
 pub use op::{AluOp, AtomicOp, DecodeError, EndKind, JmpCond, Op, Operand, Reg, Size, Width};

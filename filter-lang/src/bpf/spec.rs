@@ -157,3 +157,5 @@ impl ProgramSpec {
         }
     }
 }
+
+impl core::error::Error for ProgramTypeParseError {}
