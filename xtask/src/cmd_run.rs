@@ -39,7 +39,7 @@ pub fn run(opts: RunOptions) -> Result<()> {
     m.interactive = true;
     if opts.gdb {
         eprintln!(
-            "xtask: QEMU waits for gdb; in another terminal run:\n    gdb -ex 'file {}' -ex 'target remote :1234' -ex 'break boot_entry' -ex continue",
+            "xtask: QEMU waits for gdb; in another terminal run:\n    gdb -ex 'file {}' -ex 'target remote :1234' -ex 'break kernel::boot_entry' -ex continue",
             kernel.elf.display()
         );
     }

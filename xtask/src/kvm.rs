@@ -52,7 +52,10 @@ fn probe(kernel: &KernelImage) -> Result<(), String> {
             "{e}; {}",
             out.stderr.lines().next().unwrap_or("").trim()
         )),
-        End::TimedOut { .. } => Err("no exit within 10 s".into()),
+        End::TimedOut { .. } => match out.stderr.lines().find(|l| !l.trim().is_empty()) {
+            Some(said) => Err(format!("no exit within 10 s; QEMU said: {}", said.trim())),
+            None => Err("no exit within 10 s".into()),
+        },
         End::Stopped => Err("stopped".into()),
     }
 }
