@@ -48,3 +48,24 @@ pub fn parse_mmap(mut entries: &[u8], boot: &mut BootInfo) -> Result<(), BootInf
     }
     Ok(())
 }
+
+crate::kernel_test! {
+    fn multiboot1_memory_map_entries_are_parsed() {
+        let mut bytes = alloc::vec::Vec::new();
+        for (base, len, kind) in [(0u64, 0x9fc00u64, 1u32), (0x100000, 0x7ee0000, 1), (0xfffc0000, 0x40000, 2)] {
+            bytes.extend_from_slice(&20u32.to_le_bytes());
+            bytes.extend_from_slice(&base.to_le_bytes());
+            bytes.extend_from_slice(&len.to_le_bytes());
+            bytes.extend_from_slice(&kind.to_le_bytes());
+        }
+        let mut boot = BootInfo::new(Loader::Multiboot1);
+        parse_mmap(&bytes, &mut boot)?;
+        ensure_eq!(boot.memory.regions().len(), 3);
+        ensure_eq!(boot.memory.usable_end(), 0x7fe0000);
+        let mut bad = bytes.clone();
+        bad[0..4].copy_from_slice(&8u32.to_le_bytes());
+        ensure!(matches!(parse_mmap(&bad, &mut BootInfo::new(Loader::Multiboot1)), Err(BootInfoError::Truncated { .. })), "entry size 8 accepted");
+        ensure!(parse_mmap(&bytes[..30], &mut BootInfo::new(Loader::Multiboot1)).is_err(), "truncated map accepted");
+        Ok(())
+    }
+}

@@ -103,3 +103,27 @@ pub extern "C" fn rust_eh_personality() {}
 pub extern "C" fn _Unwind_Resume() -> ! {
     super::cpu::halt_forever()
 }
+
+crate::kernel_test! {
+    fn memory_intrinsics_handle_overlap_and_ordering() {
+        let mut buf = *b"0123456789";
+        // SAFETY: all ranges are inside `buf`.
+        unsafe { memmove(buf.as_mut_ptr().add(2), buf.as_ptr(), 6) };
+        ensure_eq!(&buf, b"0101234589");
+        let mut buf = *b"0123456789";
+        // SAFETY: all ranges are inside `buf`.
+        unsafe { memmove(buf.as_mut_ptr(), buf.as_ptr().add(3), 7) };
+        ensure_eq!(&buf, b"3456789789");
+        let mut buf = [0u8; 9];
+        // SAFETY: the range is `buf`.
+        unsafe { memset(buf.as_mut_ptr().add(1), 0xAB, 7) };
+        ensure_eq!(buf, [0, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0]);
+        let (a, b) = (*b"abcd", *b"abce");
+        // SAFETY: both arrays have 4 bytes.
+        let (lt, eq, gt) = unsafe { (memcmp(a.as_ptr(), b.as_ptr(), 4), memcmp(a.as_ptr(), a.as_ptr(), 4), memcmp(b.as_ptr(), a.as_ptr(), 4)) };
+        ensure!(lt < 0 && eq == 0 && gt > 0, "memcmp ordering wrong: {lt} {eq} {gt}");
+        // SAFETY: zero-length compare reads nothing.
+        ensure_eq!(unsafe { memcmp(a.as_ptr(), b.as_ptr(), 0) }, 0);
+        Ok(())
+    }
+}
