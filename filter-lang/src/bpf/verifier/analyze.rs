@@ -733,6 +733,10 @@ impl<'a> Analysis<'a> {
         q: Ptr,
     ) -> Result<(Option<State>, Option<State>), K> {
         use PtrKind::{Packet, PacketEnd};
+        if cond == JmpCond::Set {
+            // `p & q` exposes address bits.
+            return Err(K::PointerComparison);
+        }
         let (pkt, end_on_right) = match (p.kind, q.kind) {
             (Packet, PacketEnd) => (p, true),
             (PacketEnd, Packet) => (q, false),
