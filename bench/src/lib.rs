@@ -1,1 +1,20 @@
 //! Benchmarks for exo (run by `cargo xtask bench`).
+//!
+//! * [`handlers`]: the benchmark handlers (`bench/handlers/*.s`) and frames.
+//! * [`engines`]: exo's interpreter and JIT, rbpf's interpreter and JIT.
+//! * [`linux_bpf`]: Linux's eBPF JIT through `bpf(BPF_PROG_TEST_RUN)`.
+//! * [`packets`]: frame builders.
+//! * [`stats`]: minimum/median and timing loops.
+//! * [`svg`]: the result plots.
+
+pub mod engines;
+pub mod handlers;
+pub mod linux_bpf;
+pub mod packets;
+pub mod stats;
+pub mod svg;
+
+/// Where results are written: `bench/results/`.
+pub fn results_dir() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("results")
+}

@@ -1,0 +1,446 @@
+//! `bench-jit`: ns per run of realistic packet handlers in exo's interpreter
+//! and JIT, rbpf's interpreter and JIT, and Linux's eBPF JIT
+//! (`bpf(BPF_PROG_TEST_RUN)`), on identical bytecode; and JIT compile time
+//! per instruction. Writes `bench/results/jit.{json,md,svg}`.
+//!
+//! Usage: `cargo xtask bench jit` (or `cargo run --release -p exo-bench --bin
+//! bench-jit -- [--runs N] [--target-ms MS]`).
+
+use ash_compiler::difftest::generate::{Kind, Source, generate};
+use ash_compiler::{CompileOptions, compile};
+use exo_bench::engines::{ExoInterp, ExoJit, RbpfInterp, RbpfJit};
+use exo_bench::handlers::{self, Handler};
+use exo_bench::linux_bpf::{self, XdpProgram, to_xdp};
+use exo_bench::stats::{Summary, time_per_call};
+use exo_bench::svg::{Group, grouped_bars};
+use serde_json::{Value, json};
+use std::fmt::Write as _;
+use std::time::Instant;
+
+const ENGINES: [&str; 5] = [
+    "exo-interp",
+    "exo-jit",
+    "rbpf-interp",
+    "rbpf-jit",
+    "linux-jit",
+];
+
+struct Opts {
+    runs: usize,
+    target_ms: f64,
+}
+
+fn parse_args() -> Result<Opts, String> {
+    let mut o = Opts {
+        runs: 11,
+        target_ms: 20.0,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let mut num = |name: &str| -> Result<f64, String> {
+            args.next()
+                .and_then(|v| v.parse().ok())
+                .ok_or_else(|| format!("{name} needs a number"))
+        };
+        match a.as_str() {
+            "--runs" => o.runs = num("--runs")?.max(1.0) as usize,
+            "--target-ms" => o.target_ms = num("--target-ms")?,
+            other => {
+                return Err(format!(
+                    "unknown argument {other}; use --runs N, --target-ms MS"
+                ));
+            }
+        }
+    }
+    Ok(o)
+}
+
+/// Iterations so that one timed run lasts about `target_ms`.
+fn calibrate(target_ms: f64, f: &mut dyn FnMut()) -> u64 {
+    let mut n = 1u64;
+    loop {
+        let t = Instant::now();
+        for _ in 0..n {
+            f();
+        }
+        let ms = t.elapsed().as_secs_f64() * 1e3;
+        if ms >= target_ms / 8.0 || n >= 1 << 26 {
+            return ((n as f64 * target_ms / ms.max(1e-6)) as u64).clamp(1, 1 << 28);
+        }
+        n *= 4;
+    }
+}
+
+/// Result of one engine on one handler.
+enum Outcome {
+    Timed { ns: Summary, extra: Option<Value> },
+    Failed(String),
+}
+
+fn time_engine(opts: &Opts, expect: u64, mut run: impl FnMut() -> u64) -> Outcome {
+    let r = run();
+    if r != expect {
+        return Outcome::Failed(format!("returned {r}, expected {expect}"));
+    }
+    let mut f = || {
+        std::hint::black_box(run());
+    };
+    let iters = calibrate(opts.target_ms, &mut f);
+    let samples = time_per_call(opts.runs, iters, f);
+    Outcome::Timed {
+        ns: Summary::of(&samples),
+        extra: Some(json!({ "iters_per_run": iters })),
+    }
+}
+
+fn time_linux(opts: &Opts, h: &Handler, expect: u64) -> Outcome {
+    let words = match to_xdp(&h.words) {
+        Ok(w) => w,
+        Err(e) => return Outcome::Failed(e.to_string()),
+    };
+    let prog = match XdpProgram::load(&words, h.name) {
+        Ok(p) => p,
+        Err(e) => return Outcome::Failed(e.to_string()),
+    };
+    let run = |repeat: u32| prog.test_run(&h.packet, repeat);
+    match run(1) {
+        Ok((r, _)) if r as u64 == expect => {}
+        Ok((r, _)) => return Outcome::Failed(format!("returned {r}, expected {expect}")),
+        Err(e) => return Outcome::Failed(e.to_string()),
+    }
+    // Calibrate the repeat count on wall time.
+    let mut repeat = 1000u32;
+    loop {
+        let t = Instant::now();
+        if let Err(e) = run(repeat) {
+            return Outcome::Failed(e.to_string());
+        }
+        let ms = t.elapsed().as_secs_f64() * 1e3;
+        if ms >= opts.target_ms / 4.0 || repeat >= 1 << 26 {
+            repeat = ((repeat as f64 * opts.target_ms / ms.max(1e-6)) as u32).clamp(1000, 1 << 28);
+            break;
+        }
+        repeat *= 4;
+    }
+    let mut kernel = Vec::new();
+    let mut wall = Vec::new();
+    for _ in 0..opts.runs {
+        let t = Instant::now();
+        match run(repeat) {
+            Ok((_, d)) => {
+                wall.push(t.elapsed().as_nanos() as f64 / repeat as f64);
+                kernel.push(d as f64);
+            }
+            Err(e) => return Outcome::Failed(e.to_string()),
+        }
+    }
+    let w = Summary::of(&wall);
+    Outcome::Timed {
+        ns: Summary::of(&kernel),
+        extra: Some(json!({
+            "repeat": repeat,
+            "note": "kernel-reported duration (integer ns per run, truncated)",
+            "wall_ns_per_run": { "min": w.min, "median": w.median },
+        })),
+    }
+}
+
+/// ns per instruction of `compile` (min, median over runs of many compiles).
+fn compile_ns_per_insn(opts: &Opts, words: &[filter_lang::bpf::Insn]) -> Summary {
+    let mut f = || {
+        std::hint::black_box(compile(words, &CompileOptions::default()).expect("compiles"));
+    };
+    let iters = calibrate(opts.target_ms / 2.0, &mut f);
+    let s = time_per_call(opts.runs, iters, f);
+    let per: Vec<f64> = s.iter().map(|ns| ns / words.len() as f64).collect();
+    Summary::of(&per)
+}
+
+fn rbpf_compile_ns_per_insn(
+    opts: &Opts,
+    words: &[filter_lang::bpf::Insn],
+) -> Result<Summary, String> {
+    let mut per = Vec::new();
+    for _ in 0..opts.runs {
+        let mut best = f64::INFINITY;
+        for _ in 0..20 {
+            best = best.min(RbpfJit::compile_ns(words)?);
+        }
+        per.push(best / words.len() as f64);
+    }
+    Ok(Summary::of(&per))
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn kernel_release() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+fn main() {
+    let opts = match parse_args() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("bench-jit: {e}");
+            std::process::exit(2);
+        }
+    };
+    let hs = match handlers::all() {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("bench-jit: {e}");
+            std::process::exit(1);
+        }
+    };
+    let expect = 1u64;
+    let mut rows = Vec::new();
+    for h in &hs {
+        eprintln!(
+            "bench-jit: {} ({} words, {}-byte frame)",
+            h.name,
+            h.words.len(),
+            h.packet.len()
+        );
+        let mut out: Vec<Outcome> = Vec::new();
+        out.push(match ExoInterp::new(&h.words, &h.packet) {
+            Ok(mut e) => time_engine(&opts, expect, || e.run()),
+            Err(e) => Outcome::Failed(e),
+        });
+        out.push(match ExoJit::new(&h.words, &h.packet) {
+            Ok(mut e) => time_engine(&opts, expect, || e.run()),
+            Err(e) => Outcome::Failed(e),
+        });
+        out.push(match RbpfInterp::new(&h.words, &h.packet) {
+            Ok(mut e) => time_engine(&opts, expect, || e.run()),
+            Err(e) => Outcome::Failed(e),
+        });
+        out.push(match RbpfJit::new(&h.words, &h.packet) {
+            Ok(mut e) => time_engine(&opts, expect, || e.run()),
+            Err(e) => Outcome::Failed(e),
+        });
+        out.push(time_linux(&opts, h, expect));
+        rows.push((h, out));
+    }
+
+    // Compile time per instruction: the handlers and generated programs.
+    let mut compile_rows = Vec::new();
+    for h in &hs {
+        let exo = compile_ns_per_insn(&opts, &h.words);
+        let rb = rbpf_compile_ns_per_insn(&opts, &h.words);
+        compile_rows.push((h.name.to_string(), h.words.len(), exo, rb));
+    }
+    let mut gen_words = Vec::new();
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    for i in 0..64 {
+        let bytes: Vec<u8> = (0..2000)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state as u8
+            })
+            .collect();
+        let kind = if i % 2 == 0 {
+            Kind::Memory
+        } else {
+            Kind::Packet
+        };
+        gen_words.push(generate(&mut Source::new(&bytes), kind).words);
+    }
+    let total: usize = gen_words.iter().map(|w| w.len()).sum();
+    let mut samples = Vec::new();
+    for _ in 0..opts.runs {
+        let t = Instant::now();
+        for w in &gen_words {
+            std::hint::black_box(compile(w, &CompileOptions::default()).expect("compiles"));
+        }
+        samples.push(t.elapsed().as_nanos() as f64 / total as f64);
+    }
+    compile_rows.push((
+        format!("{} generated programs", gen_words.len()),
+        total / gen_words.len(),
+        Summary::of(&samples),
+        Err("not measured (exo-only generator)".into()),
+    ));
+
+    report(&opts, &rows, &compile_rows);
+}
+
+fn median(o: &Outcome) -> Option<f64> {
+    match o {
+        Outcome::Timed { ns, .. } => Some(ns.median),
+        Outcome::Failed(_) => None,
+    }
+}
+
+type CompileRow = (String, usize, Summary, Result<Summary, String>);
+
+fn report(opts: &Opts, rows: &[(&Handler, Vec<Outcome>)], compile_rows: &[CompileRow]) {
+    let mut md = String::new();
+    let jit = linux_bpf::jit_enabled().unwrap_or_else(|| "unreadable".into());
+    let harden = std::fs::read_to_string("/proc/sys/net/core/bpf_jit_harden")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "unreadable".into());
+    let _ = writeln!(md, "# Handler JIT benchmark\n");
+    let _ = writeln!(
+        md,
+        "CPU: {}; Linux {}; `bpf_jit_enable` = {jit}, `bpf_jit_harden` = {harden}; {} runs per cell, each about {} ms.\n",
+        cpu_model(),
+        kernel_release(),
+        opts.runs,
+        opts.target_ms
+    );
+    let _ = writeln!(
+        md,
+        "ns per run, median (min in parentheses). Identical bytecode in every engine; for Linux the two context loads are rewritten for `xdp_md` (32-bit data/data_end at 0/4) and the program runs as XDP under `BPF_PROG_TEST_RUN` (kernel-reported time: whole ns, truncated). Ratios are medians of this run: > 1 means exo's JIT is faster.\n"
+    );
+    let _ = writeln!(
+        md,
+        "| handler | words | {} | Linux / exo-jit | rbpf-jit / exo-jit |",
+        ENGINES.join(" | ")
+    );
+    let _ = writeln!(md, "|---|---:|{}---:|---:|", "---:|".repeat(ENGINES.len()));
+    let mut json_rows = Vec::new();
+    let mut groups = Vec::new();
+    let (mut vs_linux_ok, mut vs_rbpf_ok) = (true, true);
+    let mut failures = Vec::new();
+    for (h, out) in rows {
+        let mut cells = Vec::new();
+        let mut engines = serde_json::Map::new();
+        for (name, o) in ENGINES.iter().zip(out) {
+            match o {
+                Outcome::Timed { ns, extra } => {
+                    cells.push(format!("{:.1} ({:.1})", ns.median, ns.min));
+                    let mut v = json!({ "min_ns": ns.min, "median_ns": ns.median });
+                    if let (Some(Value::Object(e)), Value::Object(m)) = (extra, &mut v) {
+                        m.extend(e.clone());
+                    }
+                    engines.insert(name.to_string(), v);
+                }
+                Outcome::Failed(e) => {
+                    cells.push("n/a".into());
+                    failures.push(format!("{} / {name}: {e}", h.name));
+                    engines.insert(name.to_string(), json!({ "error": e }));
+                }
+            }
+        }
+        let exo = median(&out[1]);
+        let ratio = |o: &Outcome| match (median(o), exo) {
+            (Some(a), Some(b)) if b > 0.0 => Some(a / b),
+            _ => None,
+        };
+        let (rl, rr) = (ratio(&out[4]), ratio(&out[3]));
+        vs_linux_ok &= rl.is_some_and(|r| r >= 1.0);
+        vs_rbpf_ok &= rr.is_some_and(|r| r >= 2.0);
+        let f = |r: Option<f64>| r.map_or("n/a".into(), |r| format!("{r:.2}x"));
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} |",
+            h.name,
+            h.words.len(),
+            cells.join(" | "),
+            f(rl),
+            f(rr)
+        );
+        json_rows.push(json!({
+            "handler": h.name,
+            "words": h.words.len(),
+            "frame_bytes": h.packet.len(),
+            "engines": engines,
+            "linux_over_exo_jit": rl,
+            "rbpf_jit_over_exo_jit": rr,
+        }));
+        groups.push(Group {
+            label: h.name.to_string(),
+            values: out.iter().map(median).collect(),
+        });
+    }
+    let _ = writeln!(md, "\n## Goals (this run)\n");
+    let _ = writeln!(
+        md,
+        "- exo's JIT no slower than Linux's JIT on every handler: **{}**",
+        if vs_linux_ok { "met" } else { "not met" }
+    );
+    let _ = writeln!(
+        md,
+        "- exo's JIT at least 2x faster than rbpf's JIT on every handler: **{}**",
+        if vs_rbpf_ok { "met" } else { "not met" }
+    );
+    if !failures.is_empty() {
+        let _ = writeln!(md, "\n## Engines that could not run\n");
+        for f in &failures {
+            let first = f.lines().take(3).collect::<Vec<_>>().join(" ");
+            let _ = writeln!(md, "- {first}");
+        }
+    }
+    let _ = writeln!(md, "\n## Compile time per instruction\n");
+    let _ = writeln!(
+        md,
+        "| program | words | exo JIT ns/insn | rbpf JIT ns/insn |"
+    );
+    let _ = writeln!(md, "|---|---:|---:|---:|");
+    let mut json_compile = Vec::new();
+    for (name, words, exo, rb) in compile_rows {
+        let rbs = match rb {
+            Ok(s) => format!("{:.1} ({:.1})", s.median, s.min),
+            Err(e) => e.clone(),
+        };
+        let _ = writeln!(
+            md,
+            "| {name} | {words} | {:.1} ({:.1}) | {rbs} |",
+            exo.median, exo.min
+        );
+        json_compile.push(json!({
+            "program": name,
+            "words": words,
+            "exo_ns_per_insn": { "min": exo.min, "median": exo.median },
+            "rbpf_ns_per_insn": rb.as_ref().map(|s| json!({ "min": s.min, "median": s.median })).unwrap_or(Value::Null),
+        }));
+    }
+    let doc = json!({
+        "benchmark": "jit",
+        "cpu": cpu_model(),
+        "kernel": kernel_release(),
+        "bpf_jit_enable": jit,
+        "bpf_jit_harden": harden,
+        "runs": opts.runs,
+        "target_ms_per_run": opts.target_ms,
+        "unit": "ns per run",
+        "handlers": json_rows,
+        "goals": { "no_slower_than_linux_jit": vs_linux_ok, "at_least_2x_faster_than_rbpf_jit": vs_rbpf_ok },
+        "compile": json_compile,
+    });
+    let svg = grouped_bars(
+        "Handler run time (median ns per run)",
+        "ns per run",
+        &ENGINES,
+        &groups,
+    );
+    let dir = exo_bench::results_dir();
+    let write = |name: &str, data: &str| {
+        let p = dir.join(name);
+        if let Err(e) = std::fs::write(&p, data) {
+            eprintln!("bench-jit: cannot write {}: {e}", p.display());
+            std::process::exit(1);
+        }
+    };
+    write(
+        "jit.json",
+        &(serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"),
+    );
+    write("jit.md", &md);
+    write("jit.svg", &svg);
+    print!("{md}");
+}
