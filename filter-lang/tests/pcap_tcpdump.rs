@@ -270,3 +270,21 @@ fn captures_select_something_for_most_expressions() {
         "expressions selecting none or all of mixed.pcap: {zero:?}"
     );
 }
+
+#[test]
+fn every_expression_compiles_to_bytecode_the_verifier_accepts() {
+    use filter_lang::bpf::Program;
+    use filter_lang::bpf::spec::{ProgramSpec, ProgramType};
+    use filter_lang::bpf::verifier::verify;
+    for expr in EXPRESSIONS {
+        let c = compile(expr).unwrap();
+        let ops = match &c.target {
+            Target::Bytecode { ops, .. } => ops.clone(),
+            Target::Atoms(_) => bytecode::emit(&c.cfg).unwrap(),
+        };
+        let prog = Program::from_words(bytecode::encode(&ops));
+        if let Err(e) = verify(&prog, &ProgramSpec::new(ProgramType::Packet)) {
+            panic!("`{expr}`: verifier rejected the bytecode: {e}");
+        }
+    }
+}
