@@ -198,7 +198,7 @@ pub fn mixed() -> Vec<Packet> {
             d,
             17,
             opts,
-            0x0000 | (1 + i as u16),
+            1 + i as u16,
             &[0, 53, 0, 53, 0, 0, 0, 0],
         );
         out.push(pkt(eth(MAC_B, MAC_A, 0x800, &later)));
