@@ -10,6 +10,7 @@
 mod cmd_asm;
 mod cmd_conformance;
 mod cmd_disasm;
+mod cmd_match;
 mod cmd_verify;
 mod input;
 
@@ -37,6 +38,8 @@ enum Command {
     Disasm(cmd_disasm::Args),
     /// Run a directory of BPF conformance vectors (verified as `memory`).
     Conformance(cmd_conformance::Args),
+    /// Count the packets of a pcap capture a pcap-filter expression selects.
+    Match(cmd_match::Args),
 }
 
 fn main() -> ExitCode {
@@ -46,5 +49,6 @@ fn main() -> ExitCode {
         Command::Asm(a) => cmd_asm::run(a),
         Command::Disasm(a) => cmd_disasm::run(a),
         Command::Conformance(a) => cmd_conformance::run(a),
+        Command::Match(a) => cmd_match::run(a),
     }
 }
