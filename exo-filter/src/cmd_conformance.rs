@@ -1,4 +1,4 @@
-//! `exo-filter conformance DIR [--engine interp|all]`: each `*.data` vector
+//! `exo-filter conformance DIR [--engine interp|jit|all]`: each `*.data` vector
 //! is assembled, verified as `memory:SIZE` (SIZE = its `-- mem` length),
 //! run, and r0 compared with `-- result`; vectors with an error section must
 //! be rejected or fail. One line per failure, then `N passed, M failed`.
@@ -21,6 +21,8 @@ use std::process::ExitCode;
 pub enum EngineArg {
     /// The reference interpreter.
     Interp,
+    /// exo's x86-64 JIT (ash-compiler).
+    Jit,
     /// Every engine.
     All,
 }
@@ -29,14 +31,16 @@ pub enum EngineArg {
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Engine {
     Interp,
+    Jit,
 }
 
 impl Engine {
-    const ALL: &'static [Engine] = &[Engine::Interp];
+    const ALL: &'static [Engine] = &[Engine::Interp, Engine::Jit];
 
     fn name(self) -> &'static str {
         match self {
             Engine::Interp => "interp",
+            Engine::Jit => "jit",
         }
     }
 
@@ -44,6 +48,7 @@ impl Engine {
     fn run(self, words: &[Insn], v: &Verified, mem: &mut [u8]) -> Result<u64, String> {
         match self {
             Engine::Interp => run_interp(words, v, mem),
+            Engine::Jit => run_jit(words, mem),
         }
     }
 }
@@ -60,6 +65,30 @@ fn run_interp(words: &[Insn], v: &Verified, buf: &mut [u8]) -> Result<u64, Strin
         .run(&mut mem, &mut ConformanceHelpers, args, opts)
         .map(|o| o.r0)
         .map_err(|e| e.to_string())
+}
+
+/// Compiles with exo's JIT and runs the code placed in W^X host memory, with
+/// r1/r2 = the buffer's real address and length (0, 0 when empty).
+fn run_jit(words: &[Insn], buf: &mut [u8]) -> Result<u64, String> {
+    use ash_compiler::runtime::{Region, RegionMemory};
+    let c = ash_compiler::compile(words, &ash_compiler::CompileOptions::default())
+        .map_err(|e| e.to_string())?;
+    let code = ash_compiler::host::ExecBuffer::new(&c).map_err(|e| e.to_string())?;
+    let (addr, len) = match buf.len() {
+        0 => (0, 0),
+        n => (buf.as_mut_ptr() as u64, n),
+    };
+    let region = Region {
+        start: addr,
+        len,
+        writable: true,
+    };
+    // SAFETY: the region is `buf`, alive and not otherwise used during the run.
+    let mut mem = unsafe { RegionMemory::new(&[region]) };
+    // SAFETY: the verifier accepted the program as `memory:len`, and r1/r2
+    // describe exactly that buffer.
+    unsafe { code.call(addr, len as u64, &mut ConformanceHelpers, &mut mem) }
+        .map_err(|f| f.to_string())
 }
 
 #[derive(clap::Args)]
@@ -137,6 +166,7 @@ pub fn run(a: Args) -> ExitCode {
     files.sort();
     let engines: &[Engine] = match a.engine {
         EngineArg::Interp => &[Engine::Interp],
+        EngineArg::Jit => &[Engine::Jit],
         EngineArg::All => Engine::ALL,
     };
     let (mut passed, mut failed) = (0, 0);

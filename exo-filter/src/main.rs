@@ -10,6 +10,7 @@
 mod cmd_asm;
 mod cmd_conformance;
 mod cmd_disasm;
+mod cmd_jit_dump;
 mod cmd_match;
 mod cmd_verify;
 mod input;
@@ -40,6 +41,8 @@ enum Command {
     Conformance(cmd_conformance::Args),
     /// Count the packets of a pcap capture a pcap-filter expression selects.
     Match(cmd_match::Args),
+    /// Show each BPF instruction next to the x86-64 code the JIT made of it.
+    JitDump(cmd_jit_dump::Args),
 }
 
 fn main() -> ExitCode {
@@ -50,5 +53,6 @@ fn main() -> ExitCode {
         Command::Disasm(a) => cmd_disasm::run(a),
         Command::Conformance(a) => cmd_conformance::run(a),
         Command::Match(a) => cmd_match::run(a),
+        Command::JitDump(a) => cmd_jit_dump::run(a),
     }
 }

@@ -45,6 +45,9 @@ pub struct Compiled {
     /// (`code.len()` for the second word of `lddw`); one extra element holds
     /// the end of the translated body. For disassembly listings.
     pub insn_offsets: Vec<usize>,
+    /// Each function as (BPF word of its first instruction, offset of its
+    /// prologue in `code`); the main program first.
+    pub functions: Vec<(usize, usize)>,
     /// Native stack bytes the program may use at most, excluding helper calls'
     /// own frames (the trampoline and the helper function).
     pub max_native_stack: usize,

@@ -811,6 +811,12 @@ pub fn translate(prog: &Program, opts: &CompileOptions) -> Result<Compiled, Comp
         relocations,
         entry: 0,
         insn_offsets: labels.pc,
+        functions: prog
+            .funcs
+            .iter()
+            .zip(&labels.func)
+            .map(|(f, &off)| (f.start, off))
+            .collect(),
         max_native_stack: max_native_stack(prog, &frame),
         passes,
     })

@@ -213,24 +213,25 @@ fn main() {
             h.words.len(),
             h.packet.len()
         );
-        let mut out: Vec<Outcome> = Vec::new();
-        out.push(match ExoInterp::new(&h.words, &h.packet) {
-            Ok(mut e) => time_engine(&opts, expect, || e.run()),
-            Err(e) => Outcome::Failed(e),
-        });
-        out.push(match ExoJit::new(&h.words, &h.packet) {
-            Ok(mut e) => time_engine(&opts, expect, || e.run()),
-            Err(e) => Outcome::Failed(e),
-        });
-        out.push(match RbpfInterp::new(&h.words, &h.packet) {
-            Ok(mut e) => time_engine(&opts, expect, || e.run()),
-            Err(e) => Outcome::Failed(e),
-        });
-        out.push(match RbpfJit::new(&h.words, &h.packet) {
-            Ok(mut e) => time_engine(&opts, expect, || e.run()),
-            Err(e) => Outcome::Failed(e),
-        });
-        out.push(time_linux(&opts, h, expect));
+        let out: Vec<Outcome> = vec![
+            match ExoInterp::new(&h.words, &h.packet) {
+                Ok(mut e) => time_engine(&opts, expect, || e.run()),
+                Err(e) => Outcome::Failed(e),
+            },
+            match ExoJit::new(&h.words, &h.packet) {
+                Ok(mut e) => time_engine(&opts, expect, || e.run()),
+                Err(e) => Outcome::Failed(e),
+            },
+            match RbpfInterp::new(&h.words, &h.packet) {
+                Ok(mut e) => time_engine(&opts, expect, || e.run()),
+                Err(e) => Outcome::Failed(e),
+            },
+            match RbpfJit::new(&h.words, &h.packet) {
+                Ok(mut e) => time_engine(&opts, expect, || e.run()),
+                Err(e) => Outcome::Failed(e),
+            },
+            time_linux(&opts, h, expect),
+        ];
         rows.push((h, out));
     }
 
