@@ -157,11 +157,19 @@ struct Gen<'s, 'a> {
     s: &'s mut Source<'a>,
     kind: Kind,
     items: Vec<Item>,
+    /// Items inside a group (a helper call with its argument set-up and the
+    /// re-initialisation after it): jumps never land there.
+    inner: Vec<bool>,
 }
 
 impl Gen<'_, '_> {
+    fn push(&mut self, it: Item) {
+        self.items.push(it);
+        self.inner.push(false);
+    }
+
     fn op(&mut self, op: Op) {
-        self.items.push(Item::Op(op));
+        self.push(Item::Op(op));
     }
 
     /// Registers holding scalars in the body.
@@ -352,6 +360,19 @@ impl Gen<'_, '_> {
     /// A helper call with scalar (or in-range pointer) arguments, then r1-r5
     /// rewritten (a call leaves them unreadable).
     fn helper(&mut self) {
+        self.in_group_all(|g| g.helper_ops());
+    }
+
+    /// Runs `f` with every op it emits after the first marked as inside the group.
+    fn in_group_all(&mut self, f: impl FnOnce(&mut Self)) {
+        let start = self.items.len();
+        f(self);
+        for i in start + 1..self.items.len() {
+            self.inner[i] = true;
+        }
+    }
+
+    fn helper_ops(&mut self) {
         match self.kind {
             Kind::Memory => {
                 let v = if self.s.byte() & 7 == 0 {
@@ -402,7 +423,7 @@ impl Gen<'_, '_> {
                     3 => {
                         // checksum(region + off, len, seed)
                         let off = self.s.below(AREA_LEN) as i32;
-                        let len = self.s.below(AREA_LEN - off as usize + 1) as i32;
+                        let len = 1 + self.s.below(AREA_LEN - off as usize) as i32;
                         self.op(Op::Alu {
                             width: Width::W64,
                             op: AluOp::Mov,
@@ -442,7 +463,7 @@ impl Gen<'_, '_> {
                     _ => {
                         // send_frame(region + off, len)
                         let off = self.s.below(AREA_LEN) as i32;
-                        let len = self.s.below(AREA_LEN - off as usize + 1) as i32;
+                        let len = 1 + self.s.below(AREA_LEN - off as usize) as i32;
                         self.op(Op::Alu {
                             width: Width::W64,
                             op: AluOp::Mov,
@@ -498,7 +519,7 @@ impl Gen<'_, '_> {
                     let src = self.operand();
                     jumps.push(self.items.len());
                     let skip = self.s.below(8);
-                    self.items.push(Item::Jump {
+                    self.push(Item::Jump {
                         width,
                         cond,
                         dst,
@@ -508,17 +529,26 @@ impl Gen<'_, '_> {
                 }
                 16..=17 if allow_calls => self.helper(),
                 18 if allow_calls => {
-                    self.items.push(Item::CallSub);
-                    self.init_scalars(&[1, 2, 3, 4, 5]);
+                    self.in_group_all(|g| {
+                        g.push(Item::CallSub);
+                        g.init_scalars(&[1, 2, 3, 4, 5]);
+                    });
                 }
                 _ => self.alu(),
             }
         }
-        // Resolve each jump's distance to an item at or before the body's end.
+        // Resolve each jump's distance to an item at or before the body's
+        // end, never inside a group.
         let end = self.items.len();
         for j in jumps {
-            if let Item::Jump { target, .. } = &mut self.items[j] {
-                *target = (j + 1 + *target).min(end);
+            if let Item::Jump { target, .. } = self.items[j] {
+                let mut t = (j + 1 + target).min(end);
+                while t < end && self.inner[t] {
+                    t += 1;
+                }
+                if let Item::Jump { target, .. } = &mut self.items[j] {
+                    *target = t;
+                }
             }
         }
     }
@@ -558,8 +588,8 @@ pub fn generate(s: &mut Source<'_>, kind: Kind) -> Case {
         s,
         kind,
         items: Vec::new(),
+        inner: Vec::new(),
     };
-    let mut short_exit = None;
     match kind {
         Kind::Memory => {
             g.op(Op::Alu {
@@ -592,8 +622,7 @@ pub fn generate(s: &mut Source<'_>, kind: Kind) -> Case {
                 dst: Reg::R6,
                 src: Operand::Imm(PACKET_PREFIX),
             });
-            short_exit = Some(g.items.len());
-            g.items.push(Item::JumpShort {
+            g.push(Item::JumpShort {
                 dst: Reg::R6,
                 src: Reg::R7,
             });
@@ -619,6 +648,26 @@ pub fn generate(s: &mut Source<'_>, kind: Kind) -> Case {
     g.body(40, true);
     let scalars = g.scalars();
     g.epilogue(scalars);
+    if kind == Kind::Packet {
+        // A packet handler's r0 is a verdict: keep the hash in the region
+        // (compared as memory) and return its low bit.
+        let exit = g.items.pop();
+        debug_assert!(matches!(exit, Some(Item::Op(Op::Exit))));
+        g.inner.pop();
+        g.op(Op::Store {
+            size: Size::DW,
+            base: Reg::R9,
+            off: 0,
+            src: Operand::Reg(Reg::R0),
+        });
+        g.op(Op::Alu {
+            width: Width::W64,
+            op: AluOp::And,
+            dst: Reg::R0,
+            src: Operand::Imm(1),
+        });
+        g.op(Op::Exit);
+    }
     let main_end = g.items.len();
     // The short-packet exit: r0 = 1.
     g.op(Op::Alu {
@@ -697,7 +746,6 @@ pub fn generate(s: &mut Source<'_>, kind: Kind) -> Case {
             },
         });
     }
-    let _ = short_exit;
     let mut words = Vec::with_capacity(w);
     for op in &ops {
         let (enc, n) = op.encode();

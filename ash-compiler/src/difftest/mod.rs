@@ -3,9 +3,11 @@
 //! the guard-page harness.
 //!
 //! * [`generate`]: programs that are safe by construction, from a byte source.
-//! * [`check`]: runs a case in the interpreter, then in the JIT (plain,
-//!   blinded, and with every region fenced by guard pages) and demands the
-//!   same r0 (or helper fault), the same memory and the same helper effects.
+//! * [`check`]: verifies a case (the generator must only produce programs
+//!   the verifier accepts), runs it in the interpreter, then in the JIT
+//!   (plain, blinded, and with every region fenced by guard pages) and
+//!   demands the same r0 (or helper fault), the same memory and the same
+//!   helper effects.
 
 pub mod generate;
 
@@ -16,6 +18,7 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
+use filter_lang::bpf::Program;
 use filter_lang::bpf::ash::{AshHelpers, PacketBinding, RecordingEnv, RegionBinding};
 use filter_lang::bpf::helpers::{
     ConformanceHelpers, HelperFault, HelperMemory, HelperOutcome, Helpers,
@@ -23,8 +26,9 @@ use filter_lang::bpf::helpers::{
 use filter_lang::bpf::interp::{
     Interpreter, RunErrorKind, RunOptions, buffer_memory, packet_memory, run_packet,
 };
-use filter_lang::bpf::spec::packet_ctx;
-use generate::{COUNTERS, Case, Kind};
+use filter_lang::bpf::spec::{ProgramSpec, ProgramType, RegionDecl, packet_ctx};
+use filter_lang::bpf::verifier::verify;
+use generate::{AREA_LEN, COUNTERS, Case, Kind};
 
 /// Interface index given to packet programs.
 pub const IFINDEX: u32 = 3;
@@ -73,6 +77,9 @@ impl<H: Helpers> Helpers for Recording<H> {
 /// Why a case failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Failure {
+    /// The verifier rejected a generated program (the generator must stay
+    /// within what the verifier accepts).
+    Rejected(String),
     /// The interpreter hit an error a safe program cannot: the generator (or
     /// the interpreter) is wrong; the JIT was not run.
     UnsafeCase(String),
@@ -86,6 +93,31 @@ pub enum Failure {
         interp: String,
         jit: String,
     },
+}
+
+/// The verifier's view of a case's program type.
+pub fn spec(kind: Kind) -> ProgramSpec {
+    match kind {
+        Kind::Memory => ProgramSpec::new(ProgramType::Memory {
+            size: AREA_LEN as u32,
+        }),
+        Kind::Packet => {
+            let mut s = ProgramSpec::new(ProgramType::Packet);
+            s.regions = vec![RegionDecl {
+                size: AREA_LEN as u32,
+                writable: true,
+            }];
+            s.counters = COUNTERS as u32;
+            s
+        }
+    }
+}
+
+/// Verifies `case`'s program for its kind.
+pub fn verify_case(case: &Case) -> Result<(), Failure> {
+    verify(&Program::from_words(case.words.clone()), &spec(case.kind))
+        .map(|_| ())
+        .map_err(|e| Failure::Rejected(format!("{e}")))
 }
 
 fn initial_counters() -> Vec<u64> {
@@ -312,9 +344,10 @@ fn compare(i: &Observed, j: &Observed) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Runs `case` in the interpreter and then in the JIT, plain and blinded
-/// with the given placements; the first difference is returned.
+/// Verifies `case`, runs it in the interpreter and then in the JIT, plain
+/// and blinded with the given placements; the first failure is returned.
 pub fn check(case: &Case, placements: &[Placement], blinding_seed: u64) -> Result<(), Failure> {
+    verify_case(case)?;
     let expect = run_interp(case)?;
     for &p in placements {
         for opts in [
@@ -323,8 +356,8 @@ pub fn check(case: &Case, placements: &[Placement], blinding_seed: u64) -> Resul
                 blinding: Some(blinding_seed),
             },
         ] {
-            // SAFETY: the interpreter ran `case` without a memory error, and
-            // generated programs access only their prologue's areas.
+            // SAFETY: the verifier accepted `case` for its program type and
+            // `run_jit` sets up exactly that type's memory.
             let got = unsafe { run_jit(case, opts, p)? };
             compare(&expect, &got)?;
         }
