@@ -128,8 +128,8 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_insns: 4096,
-            max_states: 16_384,
-            max_processed: 1_000_000,
+            max_states: 8_192,
+            max_processed: 262_144,
             max_call_frames: 8,
         }
     }

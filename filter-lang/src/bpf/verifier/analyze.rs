@@ -64,6 +64,10 @@ enum Flow {
 
 const NO_PARENT: u32 = u32::MAX;
 
+/// States kept for comparison at one instruction (older ones are dropped;
+/// bounds the cost of each lookup).
+const MAX_STATES_PER_PC: usize = 32;
+
 struct Node {
     parent: u32,
     steps_from_parent: u64,
@@ -182,10 +186,12 @@ impl<'a> Analysis<'a> {
                     };
                     return Err((p.pc, f, p.state));
                 }
-                let before = p.state.clone();
+                // Rules are checked before the state changes, so on failure
+                // the state still shows the registers as the instruction
+                // found them.
                 let flow = match self.step(p.pc, &mut p.state) {
                     Ok(f) => f,
-                    Err(f) => return Err((p.pc, f, before)),
+                    Err(f) => return Err((p.pc, f, p.state)),
                 };
                 p.steps += 1;
                 match flow {
@@ -258,7 +264,13 @@ impl<'a> Analysis<'a> {
             bound: 0,
             done: false,
         });
-        self.visited[p.pc].push((id, p.state.clone()));
+        let list = &mut self.visited[p.pc];
+        if list.len() >= MAX_STATES_PER_PC {
+            // Forget the oldest state here: pruning is an optimization, and
+            // the most recent states are the likeliest to match (loops).
+            list.remove(0);
+        }
+        list.push((id, p.state.clone()));
         self.stored += 1;
         p.node = id;
         p.steps = 0;
@@ -677,17 +689,30 @@ impl<'a> Analysis<'a> {
                     Width::W64 => scalar::refine(cond, holds, &x, &y),
                     Width::W32 => scalar::refine32(cond, holds, &x, &y),
                 };
-                let with = |ab: Option<(Scalar, Scalar)>, st: &State| {
-                    ab.map(|(na, nb)| {
-                        let mut s = st.clone();
-                        s.set(dst, Value::Scalar(na));
-                        if let Operand::Reg(r) = src {
-                            s.set(r, Value::Scalar(nb));
-                        }
-                        s
-                    })
+                let apply = |s: &mut State, (na, nb): (Scalar, Scalar)| {
+                    s.set(dst, Value::Scalar(na));
+                    if let Operand::Reg(r) = src {
+                        s.set(r, Value::Scalar(nb));
+                    }
                 };
-                (with(r(true), st), with(r(false), st))
+                // Narrow in place; clone only when both edges are feasible.
+                return Ok(match (r(true), r(false)) {
+                    (Some(t), Some(f)) => {
+                        let mut other = st.clone();
+                        apply(&mut other, t);
+                        apply(st, f);
+                        Flow::Fork { target, other }
+                    }
+                    (Some(t), None) => {
+                        apply(st, t);
+                        Flow::Next(target)
+                    }
+                    (None, Some(f)) => {
+                        apply(st, f);
+                        Flow::Next(pc + 1)
+                    }
+                    (None, None) => Flow::Dead,
+                });
             }
             (Value::Ptr(p), Value::Ptr(q)) if width == Width::W64 => {
                 self.ptr_jump(st, cond, p, q).regs(&regs)?
