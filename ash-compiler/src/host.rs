@@ -98,23 +98,45 @@ impl ExecBuffer {
     /// Places `c`: maps read-write, copies, relocates against this crate's
     /// [`runtime::helper_trampoline`], then switches to read-execute.
     pub fn new(c: &Compiled) -> Result<ExecBuffer, HostError> {
+        Self::place(&c.code, &c.relocations, c.entry)
+    }
+
+    /// Places a compiled classifier (no relocations).
+    pub fn new_trie(c: &crate::trie::CompiledTrie) -> Result<ExecBuffer, HostError> {
+        Self::place(&c.code, &[], c.entry)
+    }
+
+    fn place(
+        code: &[u8],
+        relocs: &[crate::reloc::Relocation],
+        entry: usize,
+    ) -> Result<ExecBuffer, HostError> {
         let page = page_size();
-        let len = c.code.len().max(1).div_ceil(page) * page;
+        let len = code.len().max(1).div_ceil(page) * page;
         let map = Mapping::new(len, libc::PROT_READ | libc::PROT_WRITE)?;
         // SAFETY: the mapping is `len >= code.len()` bytes, read-write, and
         // owned by `map` alone.
-        let dst = unsafe { core::slice::from_raw_parts_mut(map.ptr.as_ptr(), c.code.len()) };
-        dst.copy_from_slice(&c.code);
-        reloc::apply(dst, &c.relocations, |t| match t {
+        let dst = unsafe { core::slice::from_raw_parts_mut(map.ptr.as_ptr(), code.len()) };
+        dst.copy_from_slice(code);
+        reloc::apply(dst, relocs, |t| match t {
             RelocTarget::HelperTrampoline => runtime::helper_trampoline_address(),
         })
         .map_err(HostError::Reloc)?;
         map.protect(0, len, libc::PROT_READ | libc::PROT_EXEC)?;
         Ok(ExecBuffer {
             map,
-            entry: c.entry,
-            code_len: c.code.len(),
+            entry,
+            code_len: code.len(),
         })
+    }
+
+    /// Classifies `frame` with a placed classifier (see [`ExecBuffer::new_trie`]).
+    ///
+    /// # Safety
+    /// `self` must hold a classifier placed by [`ExecBuffer::new_trie`].
+    pub unsafe fn classify(&self, frame: &[u8]) -> Option<(u32, u32)> {
+        // SAFETY: forwarded contract.
+        unsafe { runtime::classify(self.entry(), frame) }
     }
 
     /// The entry point's address.

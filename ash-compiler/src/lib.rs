@@ -3,6 +3,7 @@
 //!
 //! * [`x86`]: the instruction encoder.
 //! * [`handler`]: the handler JIT ([`handler::compile`]).
+//! * [`trie`]: the filter-trie compiler ([`trie::compile_trie`]).
 //! * [`reloc`]: relocations the caller applies after placing code.
 //! * [`runtime`]: the environment, helper trampoline and entry call (the only
 //!   `unsafe` code apart from the host-only module).
@@ -26,6 +27,7 @@ pub mod handler;
 pub mod host;
 pub mod reloc;
 pub mod runtime;
+pub mod trie;
 pub mod x86;
 
 pub use handler::{CompileError, CompileOptions, Compiled, compile};

@@ -373,6 +373,27 @@ fn atomics() {
 }
 
 #[test]
+fn trie_compiler_forms() {
+    for r in Reg::ALL {
+        check(
+            |a| {
+                a.lea_rip(r, 0x100);
+            },
+            &format!("lea {}, [0x107]", R64[r.num() as usize]),
+        );
+        check(|a| a.jmp_r(r), &format!("jmp {}", R64[r.num() as usize]));
+        for m in mems() {
+            for size in [OpSize::B32, OpSize::B64] {
+                check(
+                    |a| a.cmp_rm(size, r, m),
+                    &format!("cmp {}, {}", name(size, r), mem(size, m)),
+                );
+            }
+        }
+    }
+}
+
+#[test]
 fn control_flow() {
     for r in Reg::ALL {
         check(|a| a.push(r), &format!("push {}", R64[r.num() as usize]));

@@ -494,6 +494,32 @@ impl Asm {
 }
 
 impl Asm {
+    /// `lea dst, [rip + rel]`; `rel` counts from the end of this 7-byte
+    /// instruction. Returns the offset of the displacement, for patching.
+    pub fn lea_rip(&mut self, dst: Reg, rel: i32) -> usize {
+        self.byte(0x48 | (dst.ext() as u8) << 2);
+        self.byte(0x8d);
+        self.byte(dst.low() << 3 | 0b101);
+        let at = self.len();
+        self.imm32(rel);
+        at
+    }
+
+    /// `cmp reg, [mem]` (`3B /r`), 32 or 64 bits.
+    pub fn cmp_rm(&mut self, size: OpSize, reg: Reg, mem: Mem) {
+        self.encode(size, &[0x3b], reg.num(), false, Rm::Mem(mem));
+    }
+
+    /// `jmp r64` (`FF /4`).
+    pub fn jmp_r(&mut self, r: Reg) {
+        self.encode(OpSize::B32, &[0xff], 4, false, Rm::Reg(r));
+    }
+
+    /// Appends raw bytes (data tables placed after code).
+    pub fn data(&mut self, bytes: &[u8]) {
+        self.bytes_in(bytes);
+    }
+
     /// Appends the bytes of another buffer (position-independent code only).
     pub fn append(&mut self, other: &Asm) {
         self.buf.extend_from_slice(&other.buf);

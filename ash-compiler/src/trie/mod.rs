@@ -1,0 +1,94 @@
+//! The filter-trie compiler (DPF's dynamic code generation): a merged
+//! [`Classifier`] of filter-lang compiled to native code.
+//!
+//! Every trie node becomes a block of straight-line code with the atoms'
+//! offsets, masks and values as immediates; a node's last branch continues
+//! by a jump (by falling through when its only child follows), earlier
+//! branches by a call, so a chain of single-child nodes is one run of
+//! loads, compares and conditional returns. A comparison group with more
+//! than [`TrieOptions::linear_max`] values dispatches through a hash table
+//! placed after the code: perfect (one probe) when a multiplier without
+//! collisions is found, open addressing otherwise ([`table`]). The code
+//! computes exactly [`Classifier::classify`]: the deepest matching filter,
+//! the smallest id among equals, with the same pruning.
+//!
+//! Calling convention: `extern "sysv64" fn(frame: *const u8, len: usize,
+//! out: *mut [u32; 2]) -> u32` returning 1 and writing `[id, owner]` on a
+//! match, 0 otherwise (see [`crate::runtime::classify`]). Registers: rdi
+//! frame, rsi length, rbx base offset, r8 = frame + base, r12d/r13d/r14d
+//! best depth/id/owner. Every load is preceded by an integer bounds check
+//! `base + off + width <= len`, so no frame, however short or malformed,
+//! makes the code read outside it. The code has no relocations.
+//!
+//! Updating: the trie is recompiled from the classifier after an insertion
+//! or removal ([`compile_trie`] is linear in the trie's size); `bench-demux`
+//! reports the cost.
+
+pub mod codegen;
+pub mod table;
+
+use alloc::vec::Vec;
+use core::fmt;
+use filter_lang::filter::Classifier;
+
+/// Options for [`compile_trie`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TrieOptions {
+    /// Comparison groups with at most this many values use a chain of
+    /// compares; larger ones a hash table.
+    pub linear_max: usize,
+}
+
+impl Default for TrieOptions {
+    fn default() -> Self {
+        TrieOptions { linear_max: 4 }
+    }
+}
+
+/// What was generated.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TrieStats {
+    pub nodes: usize,
+    pub linear_groups: usize,
+    pub perfect_groups: usize,
+    pub open_groups: usize,
+    pub code_bytes: usize,
+    pub table_bytes: usize,
+}
+
+/// A compiled classifier, ready to be placed in executable memory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CompiledTrie {
+    /// Code followed by the dispatch tables; position-independent.
+    pub code: Vec<u8>,
+    /// Offset of the entry point.
+    pub entry: usize,
+    pub stats: TrieStats,
+}
+
+/// Why a classifier could not be compiled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TrieError {
+    /// The code would exceed the reach of 32-bit displacements.
+    TooLarge,
+    /// A node referenced by the trie was not emitted (a classifier
+    /// invariant is broken).
+    Internal,
+}
+
+impl fmt::Display for TrieError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TrieError::TooLarge => write!(f, "the compiled classifier exceeds 2 GiB"),
+            TrieError::Internal => write!(
+                f,
+                "the classifier's trie references a node that is not reachable from its root"
+            ),
+        }
+    }
+}
+
+/// Compiles a merged classifier to x86-64.
+pub fn compile_trie(c: &Classifier, opts: &TrieOptions) -> Result<CompiledTrie, TrieError> {
+    codegen::compile(c, opts)
+}
