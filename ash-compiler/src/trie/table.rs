@@ -114,14 +114,27 @@ mod tests {
     }
 
     #[test]
-    fn small_sets_get_perfect_tables_large_ones_still_resolve() {
+    fn small_sets_get_perfect_tables_large_random_ones_still_resolve() {
         let small: Vec<u32> = (0..10).map(|i| 1000 + i * 7).collect();
-        let t = build(&small);
-        assert_eq!(t.kind, TableKind::Perfect);
-        let large: Vec<u32> = (0..10_000).map(|i| 0x0a00_0000 + i * 3).collect();
-        let t = build(&large);
+        assert_eq!(build(&small).kind, TableKind::Perfect);
+        // Fibonacci hashing spreads arithmetic progressions (port ranges).
+        let ports: Vec<u32> = (0..10_000).map(|i| 1024 + i).collect();
+        assert_eq!(build(&ports).kind, TableKind::Perfect);
+        let mut s = 0x1234_5678u32;
+        let mut random: Vec<u32> = (0..10_000)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 17;
+                s ^= s << 5;
+                s
+            })
+            .collect();
+        random.sort_unstable();
+        random.dedup();
+        let t = build(&random);
         assert_eq!(t.kind, TableKind::OpenAddressing);
-        for (keys, t) in [(&small, build(&small)), (&large, t)] {
+        for keys in [&small, &ports, &random] {
+            let t = build(keys);
             assert!(t.slots.len() >= 2 * keys.len());
             for (i, &k) in keys.iter().enumerate() {
                 assert_eq!(lookup(&t, k), Some(i));
