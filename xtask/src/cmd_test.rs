@@ -62,7 +62,7 @@ fn host_steps() -> Vec<HostStep> {
         },
         HostStep {
             name: "host-tests",
-            command: cargo(&["test"]),
+            command: cargo(&["test", "--no-fail-fast"]),
             report: Report::Libtest,
         },
     ]

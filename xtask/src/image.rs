@@ -55,13 +55,19 @@ fn profile_dir(release: bool) -> &'static str {
     if release { "release" } else { "debug" }
 }
 
-fn bare_cargo(args: &[&str], release: bool) -> Command {
+/// `cargo ARGS --target TRIPLE [--release] [-- TOOL_ARGS]` with the
+/// bare-metal flags (`--target` must precede `--`, or cargo would apply the
+/// flags to proc-macros and build scripts too).
+fn bare_cargo(args: &[&str], release: bool, tool_args: &[&str]) -> Command {
     let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     c.current_dir(paths::root())
         .args(args)
         .args(["--target", TRIPLE]);
     if release {
         c.arg("--release");
+    }
+    if !tool_args.is_empty() {
+        c.arg("--").args(tool_args);
     }
     c.env("CARGO_ENCODED_RUSTFLAGS", BARE_RUSTFLAGS.join("\x1f"));
     c.env_remove("RUSTFLAGS");
@@ -81,7 +87,7 @@ fn user_programs_env(programs: &[(String, PathBuf)]) -> String {
 /// `<target>/exo/user/`).
 pub fn build_user(release: bool) -> Result<Vec<(String, PathBuf)>> {
     process::run(
-        &mut bare_cargo(&["build", "-p", "exo-user", "--bins"], release),
+        &mut bare_cargo(&["build", "-p", "exo-user", "--bins"], release, &[]),
         "building ring-3 programs",
     )?;
     let dir = paths::out_dir().join("user").join(profile_dir(release));
@@ -105,7 +111,7 @@ pub fn build(opts: BuildOptions) -> Result<KernelImage> {
     if opts.flavor == Flavor::Test {
         args.extend(["--features", "qemu-tests"]);
     }
-    let mut cmd = bare_cargo(&args, opts.release);
+    let mut cmd = bare_cargo(&args, opts.release, &[]);
     cmd.env("EXO_USER_PROGRAMS", user_programs_env(&programs));
     process::run(&mut cmd, "building the kernel")?;
     let built = paths::target_dir()
@@ -133,8 +139,7 @@ pub fn clippy_command(tests: bool) -> Command {
     if tests {
         args.extend(["--features", "kernel/qemu-tests"]);
     }
-    args.extend(["--", "-D", "warnings"]);
-    let mut c = bare_cargo(&args, false);
+    let mut c = bare_cargo(&args, false, &["-D", "warnings"]);
     c.env_remove("EXO_USER_PROGRAMS");
     c
 }
