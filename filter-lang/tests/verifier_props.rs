@@ -170,8 +170,8 @@ fn run_checked(
     packet: &[u8],
 ) -> Result<(), String> {
     let interp = Interpreter::new(words).map_err(|e| format!("{e:?}"))?;
-    let mut r0 = vec![0xa5u8; 64];
-    let mut r1 = vec![0x5au8; 16];
+    let mut r0 = [0xa5u8; 64];
+    let mut r1 = [0x5au8; 16];
     let mut setup = packet_memory(packet, 2, vec![(&mut r0[..], true), (&mut r1[..], false)]);
     let mut counters = [0u64; 2];
     let mut checker = Checker {

@@ -15,7 +15,11 @@ fuzz_target!(|data: &[u8]| {
     let Some((&first, rest)) = data.split_first() else {
         return;
     };
-    let kind = if first & 1 == 0 { Kind::Memory } else { Kind::Packet };
+    let kind = if first & 1 == 0 {
+        Kind::Memory
+    } else {
+        Kind::Packet
+    };
     let case = generate(&mut Source::new(rest), kind);
     let placements = [
         Placement::Heap,

@@ -351,12 +351,9 @@ impl<'a> Analysis<'a> {
                 };
                 let p = ptr_reg(st, base)?;
                 self.note_mem(pc, p.kind);
-                let regs: Vec<Reg> = match src {
-                    Operand::Reg(r) => vec![base, r],
-                    Operand::Imm(_) => vec![base],
-                };
+                let (regs, n) = involved(base, src);
                 mem::access(self.spec, st, &p, off as i64, size.bytes(), Mode::Write(v))
-                    .regs(&regs)?;
+                    .regs(&regs[..n])?;
             }
             Op::Atomic {
                 size,
@@ -466,14 +463,12 @@ impl<'a> Analysis<'a> {
             Operand::Reg(r) => init_reg(st, r)?,
             Operand::Imm(i) => Value::Scalar(Scalar::konst(alu::imm(i))),
         };
-        let regs: Vec<Reg> = match src {
-            Operand::Reg(r) => vec![dst, r],
-            Operand::Imm(_) => vec![dst],
-        };
+        let (regs, n) = involved(dst, src);
+        let regs = &regs[..n];
         if matches!(op, AluOp::Mov | AluOp::MovSx(_)) {
             let v = match b {
                 Value::Ptr(_) if op == AluOp::Mov && width == Width::W64 => b,
-                Value::Ptr(_) => return fail(K::PointerArithmetic(op_name(op, width)), &regs),
+                Value::Ptr(_) => return fail(K::PointerArithmetic(op_name(op, width)), regs),
                 Value::Scalar(s) => Value::Scalar(Scalar::alu(width, op, &Scalar::konst(0), &s)),
                 Value::Uninit => unreachable!("init_reg checked"),
             };
@@ -488,12 +483,12 @@ impl<'a> Analysis<'a> {
         let v = match (a, b) {
             (Value::Scalar(x), Value::Scalar(y)) => Value::Scalar(Scalar::alu(width, op, &x, &y)),
             (Value::Ptr(p), Value::Scalar(s)) if width == Width::W64 => match op {
-                AluOp::Add => Value::Ptr(ptr_add(st, p, &s, false).regs(&regs)?),
-                AluOp::Sub => Value::Ptr(ptr_add(st, p, &s, true).regs(&regs)?),
-                _ => return fail(K::PointerArithmetic(op_name(op, width)), &regs),
+                AluOp::Add => Value::Ptr(ptr_add(st, p, &s, false).regs(regs)?),
+                AluOp::Sub => Value::Ptr(ptr_add(st, p, &s, true).regs(regs)?),
+                _ => return fail(K::PointerArithmetic(op_name(op, width)), regs),
             },
             (Value::Scalar(s), Value::Ptr(p)) if width == Width::W64 && op == AluOp::Add => {
-                Value::Ptr(ptr_add(st, p, &s, false).regs(&regs)?)
+                Value::Ptr(ptr_add(st, p, &s, false).regs(regs)?)
             }
             (Value::Ptr(p), Value::Ptr(q)) if width == Width::W64 && op == AluOp::Sub => {
                 let same = p.kind == q.kind
@@ -505,7 +500,7 @@ impl<'a> Analysis<'a> {
                 if !same {
                     return fail(
                         K::PointerArithmetic("sub of pointers to different objects"),
-                        &regs,
+                        regs,
                     );
                 }
                 match (p.kind == q.kind, p.const_off(), q.const_off()) {
@@ -515,7 +510,7 @@ impl<'a> Analysis<'a> {
                     _ => Value::Scalar(Scalar::UNKNOWN),
                 }
             }
-            _ => return fail(K::PointerArithmetic(op_name(op, width)), &regs),
+            _ => return fail(K::PointerArithmetic(op_name(op, width)), regs),
         };
         set(st, dst, v)
     }
@@ -679,10 +674,8 @@ impl<'a> Analysis<'a> {
             Operand::Reg(r) => init_reg(st, r)?,
             Operand::Imm(i) => Value::Scalar(Scalar::konst(alu::imm(i))),
         };
-        let regs: Vec<Reg> = match src {
-            Operand::Reg(r) => vec![dst, r],
-            Operand::Imm(_) => vec![dst],
-        };
+        let (regs, n) = involved(dst, src);
+        let regs = &regs[..n];
         let (taken, fall) = match (a, b) {
             (Value::Scalar(x), Value::Scalar(y)) => {
                 let r = |holds| match width {
@@ -715,7 +708,7 @@ impl<'a> Analysis<'a> {
                 });
             }
             (Value::Ptr(p), Value::Ptr(q)) if width == Width::W64 => {
-                self.ptr_jump(st, cond, p, q).regs(&regs)?
+                self.ptr_jump(st, cond, p, q).regs(regs)?
             }
             (Value::Ptr(_), Value::Scalar(s)) | (Value::Scalar(s), Value::Ptr(_))
                 if width == Width::W64
@@ -729,7 +722,7 @@ impl<'a> Analysis<'a> {
                     (Some(st.clone()), None)
                 }
             }
-            _ => return fail(K::PointerComparison, &regs),
+            _ => return fail(K::PointerComparison, regs),
         };
         Ok(match (taken, fall) {
             (Some(t), Some(f)) => {
@@ -888,6 +881,14 @@ fn op_name(op: AluOp, width: Width) -> &'static str {
         (AluOp::Xor, _) => "xor",
         (AluOp::Arsh, _) => "arsh",
         (AluOp::Mov, _) => "mov",
+    }
+}
+
+/// The registers an instruction with `dst` and `src` involves.
+fn involved(dst: Reg, src: Operand) -> ([Reg; 2], usize) {
+    match src {
+        Operand::Reg(r) => ([dst, r], 2),
+        Operand::Imm(_) => ([dst, dst], 1),
     }
 }
 
