@@ -30,4 +30,4 @@ pub mod runtime;
 pub mod trie;
 pub mod x86;
 
-pub use handler::{CompileError, CompileOptions, Compiled, compile};
+pub use handler::{CompileError, CompileOptions, Compiled, compile, compile_verified};

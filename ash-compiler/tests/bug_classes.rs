@@ -952,3 +952,41 @@ fn helper_calls() {
     );
     assert!(interp(&w, &[]).0.is_err());
 }
+
+/// With the verifier's facts, a division whose register divisor is proven
+/// nonzero (and not -1) compiles without the runtime checks, and computes
+/// the same results.
+#[test]
+fn verifier_facts_remove_division_checks() {
+    use ash_compiler::{CompileOptions, compile, compile_verified};
+    use filter_lang::bpf::spec::{ProgramSpec, ProgramType};
+    use filter_lang::bpf::verifier::verify;
+    // r1 = buffer; r2 = (buf[0] | 1) (odd, nonzero, not -1); r0 = -1000 / r2.
+    for op in [AluOp::Div, AluOp::SDiv, AluOp::Mod, AluOp::SMod] {
+        let ops = [
+            ldx(Size::B, 2, 1, 0),
+            alu64i(AluOp::Or, 2, 1),
+            mov64(0, -1000),
+            alu64r(op, 0, 2),
+            exit(),
+        ];
+        let w = words(&ops);
+        let p = filter_lang::bpf::Program::from_words(w.clone());
+        let v = verify(&p, &ProgramSpec::new(ProgramType::Memory { size: 4 })).expect("verified");
+        let with = compile_verified(&w, &v, &CompileOptions::default()).expect("compiles");
+        let without = compile(&w, &CompileOptions::default()).expect("compiles");
+        assert!(
+            with.code.len() < without.code.len(),
+            "{op:?}: checks not removed"
+        );
+        for b in [6u8, 7, 0xff] {
+            let expect = match op {
+                AluOp::Div => (-1000i64 as u64) / (b | 1) as u64,
+                AluOp::SDiv => (-1000i64 / (b | 1) as i64) as u64,
+                AluOp::Mod => (-1000i64 as u64) % (b | 1) as u64,
+                _ => (-1000i64 % (b | 1) as i64) as u64,
+            };
+            check(&ops, &[b, 0, 0, 0], expect);
+        }
+    }
+}

@@ -4,11 +4,11 @@
 
 use ash_compiler::host::ExecBuffer;
 use ash_compiler::runtime::{self, RegionMemory};
-use ash_compiler::{CompileOptions, compile};
+use ash_compiler::{CompileOptions, compile_verified};
 use filter_lang::bpf::helpers::NoHelpers;
 use filter_lang::bpf::interp::{Interpreter, PacketSetup, RunOptions, packet_memory};
 use filter_lang::bpf::spec::packet_ctx;
-use filter_lang::bpf::verifier::verify;
+use filter_lang::bpf::verifier::{Verified, verify};
 use filter_lang::bpf::{Insn, Program, ProgramSpec, ProgramType};
 
 /// exo's reference interpreter over its virtual packet layout.
@@ -41,11 +41,9 @@ impl<'p> ExoInterp<'p> {
 }
 
 /// Verifies `words` as a `packet` handler (no regions, no counters).
-pub fn verify_packet(words: &[Insn]) -> Result<(), String> {
+pub fn verify_packet(words: &[Insn]) -> Result<Verified, String> {
     let p = Program::from_words(words.to_vec());
-    verify(&p, &ProgramSpec::new(ProgramType::Packet))
-        .map(|_| ())
-        .map_err(|e| format!("{e}"))
+    verify(&p, &ProgramSpec::new(ProgramType::Packet)).map_err(|e| format!("{e}"))
 }
 
 /// exo's JIT: compiled code in an [`ExecBuffer`], a real context.
@@ -56,11 +54,13 @@ pub struct ExoJit {
 }
 
 impl ExoJit {
-    /// Verifies and compiles `words`; the context points at `packet`, which
+    /// Verifies and compiles `words` (with the verifier's facts, the
+    /// kernel's path); the context points at `packet`, which
     /// must outlive the value and not move.
     pub fn new(words: &[Insn], packet: &[u8]) -> Result<ExoJit, String> {
-        verify_packet(words)?;
-        let c = compile(words, &CompileOptions::default()).map_err(|e| e.to_string())?;
+        let v = verify_packet(words)?;
+        let c =
+            compile_verified(words, &v, &CompileOptions::default()).map_err(|e| e.to_string())?;
         let code = ExecBuffer::new(&c).map_err(|e| e.to_string())?;
         let mut ctx = Box::new([0u8; packet_ctx::SIZE]);
         let data = packet.as_ptr() as u64;

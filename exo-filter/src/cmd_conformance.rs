@@ -48,7 +48,7 @@ impl Engine {
     fn run(self, words: &[Insn], v: &Verified, mem: &mut [u8]) -> Result<u64, String> {
         match self {
             Engine::Interp => run_interp(words, v, mem),
-            Engine::Jit => run_jit(words, mem),
+            Engine::Jit => run_jit(words, v, mem),
         }
     }
 }
@@ -67,11 +67,12 @@ fn run_interp(words: &[Insn], v: &Verified, buf: &mut [u8]) -> Result<u64, Strin
         .map_err(|e| e.to_string())
 }
 
-/// Compiles with exo's JIT and runs the code placed in W^X host memory, with
-/// r1/r2 = the buffer's real address and length (0, 0 when empty).
-fn run_jit(words: &[Insn], buf: &mut [u8]) -> Result<u64, String> {
+/// Compiles with exo's JIT (using the verifier's facts, as the kernel does)
+/// and runs the code placed in W^X host memory, with r1/r2 = the buffer's
+/// real address and length (0, 0 when empty).
+fn run_jit(words: &[Insn], v: &Verified, buf: &mut [u8]) -> Result<u64, String> {
     use ash_compiler::runtime::{Region, RegionMemory};
-    let c = ash_compiler::compile(words, &ash_compiler::CompileOptions::default())
+    let c = ash_compiler::compile_verified(words, v, &ash_compiler::CompileOptions::default())
         .map_err(|e| e.to_string())?;
     let code = ash_compiler::host::ExecBuffer::new(&c).map_err(|e| e.to_string())?;
     let (addr, len) = match buf.len() {

@@ -11,7 +11,7 @@
 
 pub mod generate;
 
-use crate::handler::{CompileOptions, compile};
+use crate::handler::{CompileOptions, compile, compile_verified};
 use crate::host::{ExecBuffer, Flush, GuardedBuf};
 use crate::runtime::{Region, RegionMemory};
 use alloc::format;
@@ -27,7 +27,7 @@ use filter_lang::bpf::interp::{
     Interpreter, RunErrorKind, RunOptions, buffer_memory, packet_memory, run_packet,
 };
 use filter_lang::bpf::spec::{ProgramSpec, ProgramType, RegionDecl, packet_ctx};
-use filter_lang::bpf::verifier::verify;
+use filter_lang::bpf::verifier::{Verified, verify};
 use generate::{AREA_LEN, COUNTERS, Case, Kind};
 
 /// Interface index given to packet programs.
@@ -114,9 +114,8 @@ pub fn spec(kind: Kind) -> ProgramSpec {
 }
 
 /// Verifies `case`'s program for its kind.
-pub fn verify_case(case: &Case) -> Result<(), Failure> {
+pub fn verify_case(case: &Case) -> Result<Verified, Failure> {
     verify(&Program::from_words(case.words.clone()), &spec(case.kind))
-        .map(|_| ())
         .map_err(|e| Failure::Rejected(format!("{e}")))
 }
 
@@ -234,9 +233,14 @@ impl Area {
 pub unsafe fn run_jit(
     case: &Case,
     opts: CompileOptions,
+    facts: Option<&Verified>,
     placement: Placement,
 ) -> Result<Observed, Failure> {
-    let c = compile(&case.words, &opts).map_err(|e| Failure::Compile(format!("{e}")))?;
+    let c = match facts {
+        Some(v) => compile_verified(&case.words, v, &opts),
+        None => compile(&case.words, &opts),
+    }
+    .map_err(|e| Failure::Compile(format!("{e}")))?;
     let x = ExecBuffer::new(&c).map_err(|e| Failure::Host(format!("{e}")))?;
     let mut area = Area::new(&case.area, placement)?;
     let mut obs = Observed {
@@ -344,21 +348,25 @@ fn compare(i: &Observed, j: &Observed) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Verifies `case`, runs it in the interpreter and then in the JIT, plain
-/// and blinded with the given placements; the first failure is returned.
+/// Verifies `case`, runs it in the interpreter and then in the JIT (plain,
+/// blinded, and compiled with the verifier's facts) with the given
+/// placements; the first failure is returned.
 pub fn check(case: &Case, placements: &[Placement], blinding_seed: u64) -> Result<(), Failure> {
-    verify_case(case)?;
+    let verified = verify_case(case)?;
     let expect = run_interp(case)?;
+    let blinded = CompileOptions {
+        blinding: Some(blinding_seed),
+    };
     for &p in placements {
-        for opts in [
-            CompileOptions::default(),
-            CompileOptions {
-                blinding: Some(blinding_seed),
-            },
+        // Without the verifier's facts, blinded, and with the facts.
+        for (opts, facts) in [
+            (CompileOptions::default(), None),
+            (blinded, None),
+            (CompileOptions::default(), Some(&verified)),
         ] {
             // SAFETY: the verifier accepted `case` for its program type and
             // `run_jit` sets up exactly that type's memory.
-            let got = unsafe { run_jit(case, opts, p)? };
+            let got = unsafe { run_jit(case, opts, facts, p)? };
             compare(&expect, &got)?;
         }
     }

@@ -21,6 +21,7 @@ mod translate;
 use crate::reloc::Relocation;
 use alloc::vec::Vec;
 use core::fmt;
+use filter_lang::bpf::verifier::Verified;
 use filter_lang::bpf::{DecodeError, Insn};
 
 /// Options for [`compile`].
@@ -73,6 +74,8 @@ pub enum CompileError {
     FallsOffEnd { pc: usize },
     /// The generated code would exceed the 2 GiB reach of 32-bit displacements.
     TooLarge,
+    /// The verifier's facts are for a program of another length.
+    FactsMismatch { words: usize, facts: usize },
 }
 
 impl fmt::Display for CompileError {
@@ -97,6 +100,10 @@ impl fmt::Display for CompileError {
                 "instruction {pc}: the last instruction of a function must be exit or an unconditional jump"
             ),
             CompileError::TooLarge => write!(f, "the program is too large to compile"),
+            CompileError::FactsMismatch { words, facts } => write!(
+                f,
+                "the verifier's facts cover {facts} words but the program has {words}; pass the result of verifying this program"
+            ),
         }
     }
 }
@@ -108,5 +115,25 @@ impl fmt::Display for CompileError {
 /// checks of its own (see `docs/JIT.md`, "What the JIT relies on").
 pub fn compile(words: &[Insn], opts: &CompileOptions) -> Result<Compiled, CompileError> {
     let prog = analysis::Program::analyze(words)?;
-    translate::translate(&prog, opts)
+    translate::translate(&prog, opts, None)
+}
+
+/// Compiles a program the verifier accepted, using what it proved
+/// ([`Verified::facts`]): no zero or -1 test before a division whose
+/// register divisor was proven nonzero or not -1, a direct call for a
+/// `callx` whose helper was proven, and no code for unreachable words.
+/// This is the kernel's path.
+pub fn compile_verified(
+    words: &[Insn],
+    verified: &Verified,
+    opts: &CompileOptions,
+) -> Result<Compiled, CompileError> {
+    if verified.facts.len() != words.len() {
+        return Err(CompileError::FactsMismatch {
+            words: words.len(),
+            facts: verified.facts.len(),
+        });
+    }
+    let prog = analysis::Program::analyze(words)?;
+    translate::translate(&prog, opts, Some(&verified.facts))
 }

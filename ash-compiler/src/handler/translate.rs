@@ -18,6 +18,7 @@ use crate::runtime::env_layout;
 use crate::x86::{AluRR, Asm, Cond, Mem, OpSize, Reg, ShiftOp};
 use alloc::vec;
 use alloc::vec::Vec;
+use filter_lang::bpf::verifier::InsnFacts;
 use filter_lang::bpf::{
     AluOp, AtomicOp, EndKind, JmpCond, Op, Operand, Reg as BpfReg, Size, Width,
 };
@@ -117,6 +118,13 @@ impl Frame {
     }
 }
 
+/// What the verifier proved about a register divisor.
+#[derive(Clone, Copy)]
+struct DivisorProof {
+    nonzero: bool,
+    not_minus_one: bool,
+}
+
 /// A second operand after register mapping and blinding.
 #[derive(Clone, Copy)]
 enum Src {
@@ -134,6 +142,10 @@ struct Pass<'p> {
     relocs: Vec<Relocation>,
     keys: Option<KeyStream>,
     too_large: bool,
+    /// The verifier's facts per word, when compiling with them.
+    facts: Option<&'p [InsnFacts]>,
+    /// The facts of the instruction being translated (default: none proven).
+    fact: InsnFacts,
 }
 
 fn size_of(w: Width) -> OpSize {
@@ -172,6 +184,7 @@ impl<'p> Pass<'p> {
         prog: &'p Program,
         frame: &'p Frame,
         opts: &CompileOptions,
+        facts: Option<&'p [InsnFacts]>,
         prev: Option<&'p Labels>,
         long_only: bool,
     ) -> Pass<'p> {
@@ -186,6 +199,8 @@ impl<'p> Pass<'p> {
             relocs: Vec::new(),
             keys: opts.blinding.map(KeyStream::new),
             too_large: false,
+            facts,
+            fact: InsnFacts::default(),
         }
     }
 
@@ -320,6 +335,11 @@ impl<'p> Pass<'p> {
                 fi += 1;
             }
             self.label_here(Label::Pc(pc));
+            self.fact = self.facts.map_or_else(InsnFacts::default, |f| f[pc]);
+            if self.facts.is_some() && !self.fact.reachable {
+                // No path reaches it: no code.
+                continue;
+            }
             if let Some(op) = prog.ops[pc] {
                 self.op(pc, fi - 1, op);
             }
@@ -413,6 +433,13 @@ impl<'p> Pass<'p> {
                     .store_imm(OpSize::B32, Mem::new(ENV, env_layout::HELPER_ID as i32), id);
                 self.call_helper();
             }
+            Op::CallReg { .. } if self.fact.callx_helper.is_some() => {
+                // The verifier proved which helper this is: a direct call.
+                let id = self.fact.callx_helper.unwrap_or(0);
+                self.a
+                    .store_imm(OpSize::B32, Mem::new(ENV, env_layout::HELPER_ID as i32), id);
+                self.call_helper();
+            }
             Op::CallReg { reg } => {
                 // The id is taken from the register at run time; the
                 // trampoline converts it exactly as the interpreter does.
@@ -450,6 +477,12 @@ impl<'p> Pass<'p> {
 
     fn alu(&mut self, width: Width, op: AluOp, d: Reg, src: Operand) {
         let sz = size_of(width);
+        // The verifier's divisor facts speak of register divisors only.
+        let by_reg = matches!(src, Operand::Reg(_));
+        let proof = DivisorProof {
+            nonzero: by_reg && self.fact.divisor_nonzero,
+            not_minus_one: by_reg && self.fact.divisor_not_minus_one,
+        };
         let s = self.src(src);
         match op {
             AluOp::Mov => match s {
@@ -498,7 +531,9 @@ impl<'p> Pass<'p> {
                 };
                 self.shift(sh, width, d, s);
             }
-            AluOp::Div | AluOp::SDiv | AluOp::Mod | AluOp::SMod => self.divmod(width, op, d, s),
+            AluOp::Div | AluOp::SDiv | AluOp::Mod | AluOp::SMod => {
+                self.divmod(width, op, d, s, proof)
+            }
         }
     }
 
@@ -533,7 +568,7 @@ impl<'p> Pass<'p> {
     /// Division and modulo with RFC semantics: by zero, `div` gives 0 and
     /// `mod` leaves dst (truncated to 32 bits for the 32-bit forms); signed
     /// by -1 is negation / zero (x86 `idiv` would trap on INT_MIN / -1).
-    fn divmod(&mut self, width: Width, op: AluOp, d: Reg, s: Src) {
+    fn divmod(&mut self, width: Width, op: AluOp, d: Reg, s: Src, proof: DivisorProof) {
         let sz = size_of(width);
         let signed = matches!(op, AluOp::SDiv | AluOp::SMod);
         let is_mod = matches!(op, AluOp::Mod | AluOp::SMod);
@@ -562,12 +597,19 @@ impl<'p> Pass<'p> {
                 div_core(&mut self.a, sz, signed, is_mod, d);
             }
             Src::Reg(r) => {
-                let mut z = Asm::new();
-                by_zero(&mut z);
+                // Runtime checks only where the verifier did not prove them away.
+                let need_zero = !proof.nonzero;
+                let need_m1 = signed && !proof.not_minus_one;
                 let mut n = Asm::new();
-                if signed {
+                if need_m1 {
                     by_minus_one(&mut n);
-                    z.jmp_rel8(n.len() as i8);
+                }
+                let mut z = Asm::new();
+                if need_zero {
+                    by_zero(&mut z);
+                    if need_m1 {
+                        z.jmp_rel8(n.len() as i8);
+                    }
                 }
                 let rest = z.len() + n.len();
                 let mut g = Asm::new();
@@ -577,12 +619,14 @@ impl<'p> Pass<'p> {
                     g.jmp_rel8(rest as i8);
                 }
                 let mut chk = Asm::new();
-                if signed {
+                if need_m1 {
                     chk.alu_ri(AluRR::Cmp, sz, r, -1);
                     chk.jcc_rel8(Cond::E, (g.len() + z.len()) as i8);
                 }
-                self.a.alu_rr(AluRR::Test, sz, r, r);
-                self.a.jcc_rel8(Cond::E, (chk.len() + g.len()) as i8);
+                if need_zero {
+                    self.a.alu_rr(AluRR::Test, sz, r, r);
+                    self.a.jcc_rel8(Cond::E, (chk.len() + g.len()) as i8);
+                }
                 self.a.append(&chk);
                 self.a.append(&g);
                 self.a.append(&z);
@@ -777,10 +821,15 @@ fn max_native_stack(p: &Program, frame: &Frame) -> usize {
     main + deepest(0, 0, &callees, &per_call)
 }
 
-/// Translates a checked program.
-pub fn translate(prog: &Program, opts: &CompileOptions) -> Result<Compiled, CompileError> {
+/// Translates a checked program, using the verifier's per-word `facts`
+/// when given.
+pub fn translate(
+    prog: &Program,
+    opts: &CompileOptions,
+    facts: Option<&[InsnFacts]>,
+) -> Result<Compiled, CompileError> {
     let frame = Frame::new(prog);
-    let mut first = Pass::new(prog, &frame, opts, None, true);
+    let mut first = Pass::new(prog, &frame, opts, facts, None, true);
     first.run();
     let long_labels = first.cur;
     // Pass 2 settles every forward displacement of the all-long layout.
@@ -794,7 +843,7 @@ pub fn translate(prog: &Program, opts: &CompileOptions) -> Result<Compiled, Comp
         } else {
             &prev_labels
         };
-        let mut p = Pass::new(prog, &frame, opts, Some(prev), long_only);
+        let mut p = Pass::new(prog, &frame, opts, facts, Some(prev), long_only);
         p.run();
         if p.too_large {
             return Err(CompileError::TooLarge);
