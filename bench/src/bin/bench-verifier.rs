@@ -124,11 +124,23 @@ jne %r2, 0, loop
 exit
 ";
 
+/// A never-ending loop with a long body: the most instructions analysed
+/// per stored state, so the work limit (not the state cap) stops it.
+fn hostile_long_body() -> String {
+    let mut s = String::from("mov %r0, 0\nmov %r2, 0\nmov %r3, 0\nloop:\n");
+    for _ in 0..60 {
+        s.push_str("add %r3, 3\n");
+    }
+    s.push_str("add %r2, 1\njne %r2, 0, loop\nexit\n");
+    s
+}
+
 struct Case {
     name: &'static str,
     words: usize,
     accepted: bool,
-    processed: usize,
+    /// Instructions analysed (accepted) or the rejection reason.
+    detail: String,
     summary: Summary,
 }
 
@@ -141,9 +153,15 @@ fn measure(name: &'static str, text: &str, runs: usize, iters: u64) -> Case {
     }];
     spec.counters = 1;
     let first = verify(&prog, &spec);
-    let processed = match &first {
-        Ok(v) => v.stats.processed,
-        Err(_) => spec.limits.max_processed,
+    let detail = match &first {
+        Ok(v) => format!("{} insns analysed", v.stats.processed),
+        Err(e) => {
+            let kind = format!("{:?}", e.kind);
+            kind.split([' ', '{', '('])
+                .next()
+                .unwrap_or_default()
+                .to_string()
+        }
     };
     let samples = time_per_call(runs, iters, || {
         std::hint::black_box(verify(std::hint::black_box(&prog), &spec)).ok();
@@ -152,7 +170,7 @@ fn measure(name: &'static str, text: &str, runs: usize, iters: u64) -> Case {
         name,
         words: prog.words.len(),
         accepted: first.is_ok(),
-        processed,
+        detail,
         summary: Summary::of(&samples),
     }
 }
@@ -164,11 +182,17 @@ fn main() {
         measure("UDP/53 ASH with helpers", HANDLER, 15, 2000),
         measure("bounded loop (64 iterations)", LOOP, 15, 200),
         measure("hostile unbounded loop (rejected at limits)", HOSTILE, 5, 1),
+        measure(
+            "hostile loop, 62-insn body (rejected at limits)",
+            &hostile_long_body(),
+            5,
+            1,
+        ),
     ];
     let mut md = String::from(
         "# Verifier speed\n\n`cargo xtask bench verifier`: time to verify one program \
          (minimum and median over runs of repeated verifications).\n\n\
-         | program | words | verdict | insns analysed | min (us) | median (us) |\n\
+         | program | words | verdict | analysis / reason | min (us) | median (us) |\n\
          |---|---|---|---|---|---|\n",
     );
     let mut json = String::from(
@@ -180,14 +204,14 @@ fn main() {
         let _ = writeln!(
             md,
             "| {} | {} | {verdict} | {} | {min:.1} | {med:.1} |",
-            c.name, c.words, c.processed
+            c.name, c.words, c.detail
         );
         let _ = write!(
             json,
-            "    {{\"name\": \"{}\", \"words\": {}, \"verdict\": \"{verdict}\", \"processed\": {}, \"min_us\": {min:.3}, \"median_us\": {med:.3}}}{}\n",
+            "    {{\"name\": \"{}\", \"words\": {}, \"verdict\": \"{verdict}\", \"detail\": \"{}\", \"min_us\": {min:.3}, \"median_us\": {med:.3}}}{}\n",
             c.name,
             c.words,
-            c.processed,
+            c.detail,
             if i + 1 < cases.len() { "," } else { "" }
         );
         println!(
