@@ -195,10 +195,8 @@ fn main() {
          | program | words | verdict | analysis / reason | min (us) | median (us) |\n\
          |---|---|---|---|---|---|\n",
     );
-    let mut json = String::from(
-        "{\n  \"benchmark\": \"verifier\",\n  \"unit\": \"microseconds\",\n  \"cases\": [\n",
-    );
-    for (i, c) in cases.iter().enumerate() {
+    let mut json_cases = Vec::new();
+    for c in &cases {
         let (min, med) = (c.summary.min / 1000.0, c.summary.median / 1000.0);
         let verdict = if c.accepted { "accepted" } else { "rejected" };
         let _ = writeln!(
@@ -206,20 +204,25 @@ fn main() {
             "| {} | {} | {verdict} | {} | {min:.1} | {med:.1} |",
             c.name, c.words, c.detail
         );
-        let _ = write!(
-            json,
-            "    {{\"name\": \"{}\", \"words\": {}, \"verdict\": \"{verdict}\", \"detail\": \"{}\", \"min_us\": {min:.3}, \"median_us\": {med:.3}}}{}\n",
-            c.name,
-            c.words,
-            c.detail,
-            if i + 1 < cases.len() { "," } else { "" }
-        );
+        json_cases.push(serde_json::json!({
+            "name": c.name,
+            "words": c.words,
+            "verdict": verdict,
+            "detail": c.detail,
+            "min_us": min,
+            "median_us": med,
+        }));
         println!(
             "{:<45} {:>5} words {verdict:>8}  min {min:>9.1} us  median {med:>9.1} us",
             c.name, c.words
         );
     }
-    json.push_str("  ]\n}\n");
+    let json = serde_json::json!({
+        "benchmark": "verifier",
+        "unit": "microseconds",
+        "cases": json_cases,
+    });
+    let json = serde_json::to_string_pretty(&json).expect("serializable") + "\n";
     let dir = results_dir();
     std::fs::create_dir_all(&dir).expect("create bench/results");
     std::fs::write(dir.join("verifier.json"), json).expect("write verifier.json");
