@@ -72,7 +72,9 @@ fn program(check: u8, genes: &[u64]) -> String {
         let small = (g >> 40) % 64;
         let (sz, szn) = SIZES[pick(20, 4)];
         let reinit = "mov %r2, 1\nmov %r3, 2\nmov %r4, 3\nmov %r5, 4";
-        match g % 18 {
+        let mask = [7, 15, 31, 63, 255][pick(44, 5)];
+        let alu = ALU[pick(24, ALU.len())];
+        match g % 20 {
             0 => _ = writeln!(s, "mov {r}, {imm}"),
             1 => _ = writeln!(s, "{} {r}, {imm}", ALU[pick(24, ALU.len())]),
             2 => _ = writeln!(s, "{} {r}, {r2}", ALU[pick(24, ALU.len())]),
@@ -122,7 +124,23 @@ fn program(check: u8, genes: &[u64]) -> String {
             }
             15 => _ = writeln!(s, "stxdw [%r10-40], %r6\nldxdw %r6, [%r10-40]"),
             16 => _ = writeln!(s, "lddw {r}, {:#x}", g.rotate_left(17)),
-            _ => _ = writeln!(s, "mov %r1, {r}\ncall local sub\nmov {r2}, %r0\n{reinit}"),
+            17 => _ = writeln!(s, "mov %r1, {r}\ncall local sub\nmov {r2}, %r0\n{reinit}"),
+            // A computed, masked index into the initialized stack bytes.
+            18 => {
+                _ = writeln!(
+                    s,
+                    "mov %r1, {r}\n{alu} %r1, {imm}\nand %r1, {mask}\nmov %r9, %r10\nadd %r9, -32\n\
+                 add %r9, %r1\nldx{sz} {r2}, [%r9+0]\nmov %r9, 0"
+                )
+            }
+            // A computed index into the packet, checked against data_end.
+            _ => {
+                _ = writeln!(
+                    s,
+                    "mov %r1, {r}\n{alu} %r1, {imm}\nand %r1, {mask}\nmov %r9, %r6\nadd %r9, %r1\n\
+                 mov %r1, %r9\nadd %r1, {szn}\njgt %r1, %r7, +1\nldx{sz} {r2}, [%r9+0]\nmov %r9, 0"
+                )
+            }
         }
     }
     s.push_str(

@@ -110,6 +110,21 @@ impl Scalar {
         (self.umin == self.umax).then_some(self.umin)
     }
 
+    /// Whether `v` is a member.
+    pub fn contains(&self, v: u64) -> bool {
+        self.umin <= v
+            && v <= self.umax
+            && self.smin <= v as i64
+            && v as i64 <= self.smax
+            && self.t.contains(v)
+    }
+
+    /// A set containing exactly the members of `t`'s ranges (for tests and
+    /// tools building abstract values).
+    pub fn from_known_bits(t: Tnum) -> Scalar {
+        Scalar::from_tnum(t)
+    }
+
     /// Whether the set is empty (an infeasible refinement).
     pub fn is_empty(&self) -> bool {
         self.umin > self.umax
