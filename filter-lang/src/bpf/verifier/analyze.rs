@@ -92,6 +92,9 @@ pub struct Analysis<'a> {
     stored: usize,
     pub processed: usize,
     pub facts: Vec<InsnFacts>,
+    /// Whether a division at this word has been analysed yet (its divisor
+    /// facts are the conjunction over every visit).
+    divisor_seen: Vec<bool>,
     pub max_frames: usize,
 }
 
@@ -112,6 +115,7 @@ impl<'a> Analysis<'a> {
             stored: 0,
             processed: 0,
             facts: vec![InsnFacts::default(); n],
+            divisor_seen: vec![false; n],
             max_frames: 1,
         }
     }
@@ -525,8 +529,8 @@ impl<'a> Analysis<'a> {
         let nonzero = s.umin > 0 || s.t.value != 0;
         let not_m1 = s.umax < all_ones || (s.t.value | s.t.mask) != all_ones;
         let f = &mut self.facts[pc];
-        if !f.divisor_seen {
-            f.divisor_seen = true;
+        if !self.divisor_seen[pc] {
+            self.divisor_seen[pc] = true;
             f.divisor_nonzero = nonzero;
             f.divisor_not_minus_one = not_m1;
         } else {

@@ -69,8 +69,6 @@ pub struct InsnFacts {
     /// Division/modulo by a register: the divisor is never -1 (so signed
     /// division cannot overflow).
     pub divisor_not_minus_one: bool,
-    #[doc(hidden)]
-    pub divisor_seen: bool,
     /// `callx`: the one helper it calls.
     pub callx_helper: Option<i32>,
     /// Memory classes the access may touch ([`mem_bits`]).
