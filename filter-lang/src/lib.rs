@@ -3,11 +3,13 @@
 //! * [`bpf`]: the handler bytecode, the BPF instruction set of RFC 9669.
 //! * [`filter`]: DPF-style filter atoms and the merged classifier.
 //! * [`pcap`]: the pcap-filter (tcpdump) expression language.
+//! * [`dsl`]: the handler language (filters plus handlers in one file).
 #![no_std]
 #![forbid(unsafe_code)]
 
 extern crate alloc;
 
 pub mod bpf;
+pub mod dsl;
 pub mod filter;
 pub mod pcap;
