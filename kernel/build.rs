@@ -4,7 +4,8 @@
 //!    `../shared/notes/bare-metal-on-stable-rust.md` for why each flag is needed).
 //! 2. Embeds the ring-3 programs built by `cargo xtask`: the xtask passes
 //!    `EXO_USER_PROGRAMS=name=/abs/path;name2=/abs/path2`, and this script writes
-//!    `$OUT_DIR/user_programs.rs`, a table of `(name, include_bytes!(path))`.
+//!    `$OUT_DIR/user_programs.rs`, a table of `(name, bytes)` with the bytes
+//!    `include_bytes!`d into page-aligned statics.
 //!    Without the variable (e.g. a bare `cargo clippy -p kernel`) the table is
 //!    empty and the kernel logs that no programs are embedded.
 
@@ -49,10 +50,12 @@ fn main() {
                 path.display()
             );
             println!("cargo:rerun-if-changed={}", path.display());
+            // A page-aligned copy: ELF structures are read in place, and issue 3
+            // may map segments straight from the image.
+            let p = format!("{:?}", path.display().to_string());
             writeln!(
                 table,
-                "    ({name:?}, include_bytes!({:?})),",
-                path.display().to_string()
+                "    ({name:?}, {{\n        static BYTES: crate::user_programs::PageAligned<{{ include_bytes!({p}).len() }}> =\n            crate::user_programs::PageAligned(*include_bytes!({p}));\n        &BYTES.0\n    }}),"
             )
             .expect("writing to a String cannot fail");
         }

@@ -16,6 +16,10 @@ use object::read::elf::{FileHeader, ProgramHeader};
 
 use crate::arch::layout::USER_END;
 
+/// A page-aligned byte array (the embedded programs are stored in these).
+#[repr(C, align(4096))]
+pub struct PageAligned<const N: usize>(pub [u8; N]);
+
 include!(concat!(env!("OUT_DIR"), "/user_programs.rs"));
 
 /// Most loadable segments accepted per program.
@@ -247,6 +251,11 @@ crate::kernel_test! {
             let image = parse(bytes).map_err(|e| alloc::format!("{name}: {e}"))?;
             ensure!(image.entry < USER_END, "{name}: entry {:#x} in kernel half", image.entry);
             ensure!(image.segments().iter().any(|s| s.executable), "{name}: no executable segment");
+            ensure!(bytes.as_ptr().addr().is_multiple_of(4096), "{name}: image not page aligned");
+            let mut shifted = alloc::vec![0u8; bytes.len() + 1];
+            shifted[1..].copy_from_slice(bytes);
+            let again = parse(&shifted[1..]).map_err(|e| alloc::format!("{name} at an odd address: {e}"))?;
+            ensure_eq!(again.entry, image.entry);
         }
         Ok(())
     }

@@ -49,7 +49,7 @@ impl Tally {
                 Outcome::Skipped("ignored".into()),
             ));
         }
-        println!("{group}: {passed} passed, {failed} failed, {skipped} ignored (libtest)");
+        println!("{group} (libtest): {passed} ok / {failed} failed / {skipped} ignored");
     }
 
     fn count(&self, f: impl Fn(&Outcome) -> bool) -> usize {
