@@ -4,6 +4,7 @@
 //! * [`filter`]: DPF-style filter atoms and the merged classifier.
 //! * [`pcap`]: the pcap-filter (tcpdump) expression language.
 //! * [`dsl`]: the handler language (filters plus handlers in one file).
+//! * [`object`]: the object format the kernel ABI takes.
 #![no_std]
 #![forbid(unsafe_code)]
 
@@ -12,4 +13,5 @@ extern crate alloc;
 pub mod bpf;
 pub mod dsl;
 pub mod filter;
+pub mod object;
 pub mod pcap;

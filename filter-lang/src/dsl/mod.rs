@@ -38,6 +38,7 @@ use crate::bpf::program::Program;
 use crate::bpf::spec::{ProgramSpec, ProgramType, RegionDecl};
 use crate::bpf::verifier::{Verified, VerifyErrorKind, verify};
 use crate::filter::Filter;
+use crate::object::{Decls, HandlerCode, Object, SourceMap, Symbols};
 use crate::pcap;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -68,6 +69,32 @@ pub struct Compiled {
     /// filter that atoms cannot express.
     pub filter_program: Option<Vec<Insn>>,
     pub handler: Option<Handler>,
+}
+
+impl Compiled {
+    /// The object `exo-filter compile` writes: filters, handler,
+    /// declarations, names, and a source map naming `file`.
+    pub fn object(&self, file: &str) -> Object {
+        let mut o = Object::new(ProgramType::Packet);
+        o.filters = self.filters.clone();
+        o.filter_program = self.filter_program.clone();
+        if let Some(h) = &self.handler {
+            o.handler = Some(HandlerCode::Bpf(h.program.words.clone()));
+            o.decls = Some(Decls {
+                regions: h.spec.regions.clone(),
+                counters: h.spec.counters,
+            });
+            o.source_map = Some(SourceMap {
+                file: file.into(),
+                spans: h.program.spans.clone(),
+            });
+            o.symbols = Some(Symbols {
+                regions: h.region_names.clone(),
+                counters: h.counter_names.clone(),
+            });
+        }
+        o
+    }
 }
 
 /// What code generation produced, before verification (for tests and the
