@@ -51,6 +51,9 @@ pub enum Expect {
         message: &'static str,
         frame_in: &'static str,
     },
+    /// A triple fault (QEMU exits 0 under `-no-reboot`) after a line
+    /// containing `after`: proves the host tells a triple fault from success.
+    TripleFault { after: &'static str },
     /// Boot output containing all of `lines` (each a substring of some line);
     /// with `stop_at` the run is stopped once a line contains it, otherwise
     /// the kernel must exit with success.
@@ -310,6 +313,24 @@ fn check(
             }
             Ok(())
         }
+        Expect::TripleFault { after } => {
+            if !lines.iter().any(|l| l.contains(after)) {
+                return Err(format!(
+                    "no line containing `{after}`; run ended: {}",
+                    describe_end(end)
+                ));
+            }
+            if crash_report::parse(lines).is_some() {
+                return Err("a crash report was printed, so the CPU did not triple-fault".into());
+            }
+            if *end != End::Exited(GuestExit::TripleFault) {
+                return Err(format!(
+                    "run ended with `{}`, expected a triple fault",
+                    describe_end(end)
+                ));
+            }
+            Ok(())
+        }
         Expect::Panic { message, frame_in } => {
             let r = crash_report::parse(lines).ok_or("no panic report in the serial output")?;
             if !r.panic || !r.complete {
@@ -440,4 +461,223 @@ fn print_tail(name: &str, lines: &[String], stderr: &str, symbols: Option<&Symbo
         println!("---- QEMU stderr ----\n{}", stderr.trim());
     }
     println!("----");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ktest_protocol::Event;
+
+    fn lines(s: &str) -> Vec<String> {
+        s.lines().map(str::to_string).collect()
+    }
+
+    const REPORT: &str = "KCRASH trigger page-fault\n=== EXO CRASH REPORT ===\n\
+        exception: vector=14 name=#PF (page fault) error=0x2\n\
+        rip=0x0000000000001004 cs=0x8 rflags=0x2 rsp=0x5000 ss=0x10\n\
+        cr2=0x00000000deadb000 cr3=0x1000\n\
+        rax=0x0 rbx=0x0 rcx=0x0 rdx=0x0\nrsi=0x0 rdi=0x0 rbp=0x0 r8=0x0\n\
+        r9=0x0 r10=0x0 r11=0x0 r12=0x0\nr13=0x0 r14=0x0 r15=0x0\n\
+        backtrace:\n  #0 0x0000000000001004\n  #1 0x0000000000002008\n=== END CRASH REPORT ===";
+
+    fn page_fault_expectation() -> Expect {
+        Expect::Crash {
+            exit: GuestExit::Crash,
+            fields: vec![
+                ("vector", "14".into()),
+                ("cr2", "0x00000000deadb000".into()),
+            ],
+            notes: vec![],
+            frame_in: "crash::page_fault",
+        }
+    }
+
+    fn symbols() -> Symbolizer {
+        Symbolizer::from_symbols(vec![
+            (0x1000, 0x100, "kernel::ktest::crash::page_fault".into()),
+            (0x2000, 0x100, "kernel::start".into()),
+        ])
+    }
+
+    #[test]
+    fn a_complete_crash_report_passes() {
+        let r = check(
+            &page_fault_expectation(),
+            &lines(REPORT),
+            &End::Exited(GuestExit::Crash),
+            Some(&symbols()),
+        );
+        assert_eq!(r, Ok(()));
+    }
+
+    #[test]
+    fn a_missing_crash_report_fails() {
+        let r = check(
+            &page_fault_expectation(),
+            &lines("KCRASH trigger page-fault\n"),
+            &End::Exited(GuestExit::Crash),
+            Some(&symbols()),
+        );
+        assert!(r.unwrap_err().contains("no crash report"));
+    }
+
+    #[test]
+    fn wrong_fields_exit_or_frames_fail() {
+        let wrong_cr2 = REPORT.replace("cr2=0x00000000deadb000", "cr2=0x0000000000000000");
+        let exp = page_fault_expectation();
+        let end = End::Exited(GuestExit::Crash);
+        assert!(check(&exp, &lines(&wrong_cr2), &end, Some(&symbols())).is_err());
+        let no_rax = REPORT.replace("rax=0x0 ", "");
+        assert!(
+            check(&exp, &lines(&no_rax), &end, Some(&symbols()))
+                .unwrap_err()
+                .contains("rax")
+        );
+        let truncated = REPORT.replace("=== END CRASH REPORT ===", "");
+        assert!(check(&exp, &lines(&truncated), &end, Some(&symbols())).is_err());
+        let triple = End::Exited(GuestExit::TripleFault);
+        assert!(check(&exp, &lines(REPORT), &triple, Some(&symbols())).is_err());
+        let elsewhere = Symbolizer::from_symbols(vec![(0x1000, 0x2000, "kernel::other".into())]);
+        assert!(check(&exp, &lines(REPORT), &end, Some(&elsewhere)).is_err());
+    }
+
+    #[test]
+    fn triple_fault_expectation_needs_exit_zero_and_no_report() {
+        let exp = Expect::TripleFault {
+            after: "KCRASH trigger triple-fault",
+        };
+        let out = lines("KCRASH trigger triple-fault\n");
+        assert_eq!(
+            check(&exp, &out, &End::Exited(GuestExit::TripleFault), None),
+            Ok(())
+        );
+        assert!(check(&exp, &out, &End::Exited(GuestExit::Success), None).is_err());
+        let timed_out = End::TimedOut {
+            waiting_for: "x".into(),
+        };
+        assert!(check(&exp, &out, &timed_out, None).is_err());
+    }
+
+    #[test]
+    fn banner_requires_every_line_and_a_clean_end() {
+        let exp = Expect::Banner {
+            lines: vec!["memory map:", "timer:"],
+            stop_at: None,
+        };
+        let out = lines("memory map:\ntimer: 1 MHz\n");
+        assert_eq!(
+            check(&exp, &out, &End::Exited(GuestExit::Success), None),
+            Ok(())
+        );
+        assert!(
+            check(
+                &exp,
+                &lines("memory map:\n"),
+                &End::Exited(GuestExit::Success),
+                None
+            )
+            .is_err()
+        );
+        assert!(check(&exp, &out, &End::Exited(GuestExit::TripleFault), None).is_err());
+    }
+
+    fn progress(events: Vec<Event>) -> Progress {
+        let mut p = Progress::default();
+        for e in events {
+            p.apply(e);
+        }
+        p
+    }
+
+    #[test]
+    fn kernel_tests_all_passing_count_as_passed() {
+        let p = progress(vec![
+            Event::Plan(2),
+            Event::Start("a".into()),
+            Event::Ok {
+                name: "a".into(),
+                micros: 1,
+            },
+            Event::Start("b".into()),
+            Event::Ok {
+                name: "b".into(),
+                micros: 1,
+            },
+            Event::Done {
+                passed: 2,
+                failed: 0,
+            },
+        ]);
+        let mut t = Tally::default();
+        assert!(!record_kernel_tests(
+            &p,
+            &End::Exited(GuestExit::Success),
+            &mut t
+        ));
+        assert_eq!((t.passed(), t.failed()), (3, 0));
+    }
+
+    #[test]
+    fn triple_fault_hang_and_missing_results_fail() {
+        let started = || {
+            progress(vec![
+                Event::Plan(3),
+                Event::Start("a".into()),
+                Event::Ok {
+                    name: "a".into(),
+                    micros: 1,
+                },
+                Event::Start("b".into()),
+            ])
+        };
+        let mut t = Tally::default();
+        assert!(record_kernel_tests(
+            &started(),
+            &End::Exited(GuestExit::TripleFault),
+            &mut t
+        ));
+        // b (no result), the unreported third test, and the run itself.
+        assert_eq!((t.passed(), t.failed()), (1, 3));
+
+        let mut t = Tally::default();
+        let hang = End::TimedOut {
+            waiting_for: "test b".into(),
+        };
+        assert!(record_kernel_tests(&started(), &hang, &mut t));
+        assert_eq!(t.failed(), 3);
+
+        // A success exit with a summary that disagrees with what was seen.
+        let mut p = started();
+        p.apply(Event::Ok {
+            name: "b".into(),
+            micros: 1,
+        });
+        p.apply(Event::Done {
+            passed: 3,
+            failed: 0,
+        });
+        let mut t = Tally::default();
+        assert!(record_kernel_tests(
+            &p,
+            &End::Exited(GuestExit::Success),
+            &mut t
+        ));
+    }
+
+    #[test]
+    fn a_kernel_without_tests_fails() {
+        let p = progress(vec![
+            Event::Plan(0),
+            Event::Done {
+                passed: 0,
+                failed: 0,
+            },
+        ]);
+        let mut t = Tally::default();
+        assert!(record_kernel_tests(
+            &p,
+            &End::Exited(GuestExit::Success),
+            &mut t
+        ));
+    }
 }

@@ -124,6 +124,13 @@ pub fn all(with_iso: bool) -> Vec<Scenario> {
                 frame_in: "ktest::crash::trigger",
             },
         ),
+        crash(
+            "crash-triple-fault",
+            "triple-fault",
+            Expect::TripleFault {
+                after: "KCRASH trigger triple-fault",
+            },
+        ),
         Scenario {
             name: "boot-banner",
             image: Image::Kernel,

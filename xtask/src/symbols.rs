@@ -35,6 +35,13 @@ impl Symbolizer {
         Ok(Symbolizer { symbols })
     }
 
+    /// A symbolizer over given `(address, size, name)` symbols.
+    #[cfg(test)]
+    pub fn from_symbols(mut symbols: Vec<(u64, u64, String)>) -> Symbolizer {
+        symbols.sort_by_key(|s| s.0);
+        Symbolizer { symbols }
+    }
+
     /// `name+0xoff` for `addr`, if it falls inside a known function.
     pub fn resolve(&self, addr: u64) -> Option<String> {
         let idx = self

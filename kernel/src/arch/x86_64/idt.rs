@@ -90,6 +90,24 @@ pub fn init() {
     unsafe { lidt(&pointer) };
 }
 
+/// Test hook: loads an empty IDT and raises `#BP`. The CPU cannot deliver
+/// it, nor the resulting #GP, nor the #DF: it triple-faults and resets
+/// (QEMU with `-no-reboot` exits with status 0).
+#[cfg(feature = "qemu-tests")]
+pub fn triple_fault() -> ! {
+    let empty = DescriptorTablePointer {
+        limit: 0,
+        base: VirtAddr::new(0),
+    };
+    // SAFETY: deliberately not safe: this must bring the machine down. No
+    // memory is touched; nothing runs after the reset.
+    unsafe {
+        lidt(&empty);
+        core::arch::asm!("int3", options(nomem, nostack));
+    }
+    super::cpu::halt_forever()
+}
+
 /// Test hook: makes the page-fault gate use the current stack (`false`)
 /// instead of its IST stack. A kernel-stack overflow then faults again while
 /// the CPU pushes the page-fault frame, which the CPU turns into a double
