@@ -133,10 +133,15 @@ impl ExecBuffer {
     /// Classifies `frame` with a placed classifier (see [`ExecBuffer::new_trie`]).
     ///
     /// # Safety
-    /// `self` must hold a classifier placed by [`ExecBuffer::new_trie`].
-    pub unsafe fn classify(&self, frame: &[u8]) -> Option<(u32, u32)> {
+    /// `self` must hold the code of a classifier placed by
+    /// [`ExecBuffer::new_trie`], and `leaves` must be that compilation's tables.
+    pub unsafe fn classify(
+        &self,
+        leaves: &crate::trie::LeafTables,
+        frame: &[u8],
+    ) -> Option<(u32, u32)> {
         // SAFETY: forwarded contract.
-        unsafe { runtime::classify(self.entry(), frame) }
+        unsafe { runtime::classify(self.entry(), leaves, frame) }
     }
 
     /// The entry point's address.

@@ -220,21 +220,32 @@ impl HelperMemory for RegionMemory {
 }
 
 /// The signature of a compiled classifier's entry point.
-pub type TrieEntryFn = unsafe extern "sysv64" fn(*const u8, usize, *mut [u32; 2]) -> u32;
+pub type TrieEntryFn = unsafe extern "sysv64" fn(
+    *const u8,
+    usize,
+    *mut [u32; 2],
+    *const crate::trie::TableHeader,
+) -> u32;
 
 /// Classifies `frame` with placed classifier code: the winning filter's
 /// `(id, owner)`, or `None`.
 ///
 /// # Safety
-/// `entry` is the entry of [`crate::trie::compile_trie`]'s output, copied
-/// into executable memory (it needs no relocations).
+/// `entry` is the entry of a [`crate::trie::CompiledTrie`]'s code, copied
+/// into executable memory (it needs no relocations), and `leaves` are that
+/// same compilation's tables (possibly updated in place since).
 #[inline]
-pub unsafe fn classify(entry: *const u8, frame: &[u8]) -> Option<(u32, u32)> {
+pub unsafe fn classify(
+    entry: *const u8,
+    leaves: &crate::trie::LeafTables,
+    frame: &[u8],
+) -> Option<(u32, u32)> {
     let mut out = [0u32; 2];
     // SAFETY: per the contract, `entry` is compiled classifier code.
     let f: TrieEntryFn = unsafe { core::mem::transmute::<*const u8, TrieEntryFn>(entry) };
     // SAFETY: the code reads only `frame[..len]` (every load is bounds
-    // checked against `len`) and writes only `out`.
-    let found = unsafe { f(frame.as_ptr(), frame.len(), &mut out) };
+    // checked against `len`) and the tables the headers describe, and
+    // writes only `out`.
+    let found = unsafe { f(frame.as_ptr(), frame.len(), &mut out, leaves.headers()) };
     (found != 0).then_some((out[0], out[1]))
 }

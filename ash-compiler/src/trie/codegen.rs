@@ -1,6 +1,7 @@
 //! Code generation for a merged classifier (see the module documentation of
 //! [`super`] for the register use and the calling convention).
 
+use super::leaf::{self, LeafTable, LeafTables, layout};
 use super::table::{self, Table, TableKind};
 use super::{CompiledTrie, TrieError, TrieOptions, TrieStats};
 use crate::x86::{AluRR, Asm, Cond, Mem, OpSize, Reg, ShiftOp};
@@ -21,6 +22,8 @@ const CURSOR: Reg = Reg::R8;
 const BEST_DEPTH: Reg = Reg::R12;
 const BEST_ID: Reg = Reg::R13;
 const BEST_OWNER: Reg = Reg::R14;
+/// The leaf-table header array (argument 4).
+const HEADERS: Reg = Reg::R15;
 
 /// One branch out of a node.
 enum Branch<'n> {
@@ -44,6 +47,7 @@ struct Gen<'c> {
     /// Offset of the shared `ret`.
     gret: usize,
     stats: TrieStats,
+    leaves: LeafTables,
 }
 
 fn full_mask(w: FieldWidth) -> u32 {
@@ -154,6 +158,7 @@ impl Gen<'_> {
 
     fn group(
         &mut self,
+        parent: NodeId,
         shape: CmpShape,
         values: &[(u32, NodeId)],
         tail: bool,
@@ -162,7 +167,9 @@ impl Gen<'_> {
         let fail = self.load_field(shape.off, shape.width, shape.mask, tail);
         let mut to_next = Vec::new();
         to_next.extend(fail);
-        if values.len() <= self.opts.linear_max {
+        if is_leaf_group(self.c, &self.opts, values.len(), values.iter().map(|v| v.1)) {
+            self.leaf_group(parent, shape, values, tail);
+        } else if values.len() <= self.opts.linear_max {
             self.stats.linear_groups += 1;
             if tail {
                 if let [(v, child)] = values
@@ -306,6 +313,7 @@ impl Gen<'_> {
         let n = self.c.node(id);
         let branches = Self::branches(n);
         if id != self.c.root() && !branches.is_empty() {
+            self.leaves.note_max_depth(id, n.max_depth());
             // Prune: nothing below can beat the best found so far.
             self.a
                 .alu_ri(AluRR::Cmp, OpSize::B32, BEST_DEPTH, n.max_depth() as i32);
@@ -319,7 +327,7 @@ impl Gen<'_> {
         let last = branches.len() - 1;
         for (i, b) in branches.iter().enumerate() {
             match b {
-                Branch::Group(shape, values) => self.group(*shape, values, i == last, next),
+                Branch::Group(shape, values) => self.group(id, *shape, values, i == last, next),
                 Branch::Shift(s) => self.shift(s, i == last, next),
             }
         }
@@ -327,12 +335,12 @@ impl Gen<'_> {
 
     /// The child of a node's last branch when it is a single target: it is
     /// emitted right after the node so the tail transfer falls through.
-    fn tail_child(n: &Node) -> Option<NodeId> {
+    fn tail_child(c: &Classifier, opts: &TrieOptions, n: &Node) -> Option<NodeId> {
         if let Some(s) = n.shifts().last() {
             return Some(s.child);
         }
         let g = n.cmp_groups().last()?;
-        if g.len() == 1 {
+        if g.len() == 1 && !is_leaf_group(c, opts, 1, g.children().map(|(_, c)| c)) {
             g.children().next().map(|(_, c)| c)
         } else {
             None
@@ -361,10 +369,98 @@ impl Gen<'_> {
         }
     }
 
+    /// A group of leaves dispatched through a [`LeafTable`] (eax = value):
+    /// open addressing over the table the header `k` describes, then the
+    /// accept with the slot's id and owner.
+    fn leaf_group(
+        &mut self,
+        parent: NodeId,
+        shape: CmpShape,
+        values: &[(u32, NodeId)],
+        tail: bool,
+    ) {
+        let entries: Vec<(u32, u32, u32)> = values
+            .iter()
+            .map(|&(v, n)| {
+                let h = self.c.node(n).accepts()[0];
+                (v, h.id.0, h.owner)
+            })
+            .collect();
+        let depth = values
+            .first()
+            .map_or(0, |&(_, n)| self.c.node(n).depth() as i32);
+        let k = self.leaves.add(parent, shape, LeafTable::new(&entries));
+        self.stats.leaf_groups += 1;
+        let h = (k as i32) * layout::HEADER_SIZE;
+        self.a.load(
+            OpSize::B64,
+            Reg::R9,
+            Mem::new(HEADERS, h + layout::HEADER_SLOTS),
+        );
+        self.a.load(
+            OpSize::B32,
+            Reg::R10,
+            Mem::new(HEADERS, h + layout::HEADER_MASK),
+        );
+        self.a.load(
+            OpSize::B32,
+            Reg::Rcx,
+            Mem::new(HEADERS, h + layout::HEADER_SHIFT),
+        );
+        self.a
+            .imul_rri(OpSize::B32, Reg::Rdx, Reg::Rax, leaf::MULT as i32);
+        self.a.shift_cl(ShiftOp::Shr, OpSize::B32, Reg::Rdx);
+        let top = self.a.len();
+        self.a.mov_rr(OpSize::B64, Reg::R11, Reg::Rdx);
+        self.a
+            .shift_ri(ShiftOp::Shl, OpSize::B64, Reg::R11, layout::SLOT_SIZE_LOG2);
+        self.a.alu_rr(AluRR::Add, OpSize::B64, Reg::R11, Reg::R9);
+        self.a.load(
+            OpSize::B32,
+            Reg::Rcx,
+            Mem::new(Reg::R11, layout::SLOT_STATE),
+        );
+        self.a.alu_rr(AluRR::Test, OpSize::B32, Reg::Rcx, Reg::Rcx);
+        let miss = self.jcc_fwd(Cond::E);
+        self.a.alu_ri(AluRR::Cmp, OpSize::B32, Reg::Rcx, 1);
+        let skip = self.jcc_fwd(Cond::Ne);
+        self.a
+            .cmp_rm(OpSize::B32, Reg::Rax, Mem::new(Reg::R11, layout::SLOT_KEY));
+        let hit = self.jcc_fwd(Cond::E);
+        self.bind(skip);
+        self.a.alu_ri(AluRR::Add, OpSize::B32, Reg::Rdx, 1);
+        self.a.alu_rr(AluRR::And, OpSize::B32, Reg::Rdx, Reg::R10);
+        let back = top as i64 - (self.a.len() as i64 + 5);
+        self.a.jmp_rel32(back as i32);
+        self.bind(hit);
+        self.a.alu_ri(AluRR::Cmp, OpSize::B32, BEST_DEPTH, depth);
+        let worse = self.jcc_fwd(Cond::G);
+        let take = self.jcc_fwd(Cond::L);
+        self.a
+            .cmp_rm(OpSize::B32, BEST_ID, Mem::new(Reg::R11, layout::SLOT_ID));
+        let later = self.jcc_fwd(Cond::Be);
+        self.bind(take);
+        self.a.mov_ri32(BEST_DEPTH, depth as u32);
+        self.a
+            .load(OpSize::B32, BEST_ID, Mem::new(Reg::R11, layout::SLOT_ID));
+        self.a.load(
+            OpSize::B32,
+            BEST_OWNER,
+            Mem::new(Reg::R11, layout::SLOT_OWNER),
+        );
+        for f in [miss, worse, later] {
+            self.bind(f);
+        }
+        if tail {
+            self.a.ret();
+        }
+    }
+
     fn entry(&mut self) {
-        for r in [BASE, BEST_DEPTH, BEST_ID, BEST_OWNER, Reg::Rdx] {
+        for r in [BASE, BEST_DEPTH, BEST_ID, BEST_OWNER, HEADERS, Reg::Rdx] {
             self.a.push(r);
         }
+        self.a.mov_rr(OpSize::B64, HEADERS, Reg::Rcx);
         self.a.mov_ri32(BEST_DEPTH, u32::MAX);
         self.a.alu_rr(AluRR::Xor, OpSize::B32, BASE, BASE);
         self.a.mov_rr(OpSize::B64, CURSOR, FRAME);
@@ -380,13 +476,24 @@ impl Gen<'_> {
         self.a.store(OpSize::B32, Mem::new(Reg::Rdx, 4), BEST_OWNER);
         self.a.mov_ri32(Reg::Rax, 1);
         self.bind(none);
-        for r in [BEST_OWNER, BEST_ID, BEST_DEPTH, BASE] {
+        for r in [HEADERS, BEST_OWNER, BEST_ID, BEST_DEPTH, BASE] {
             self.a.pop(r);
         }
         self.a.ret();
         self.gret = self.a.len();
         self.a.ret();
     }
+}
+
+/// Whether a group of `len` values leading to `children` is served by a
+/// leaf table: more values than a compare chain takes, all of them leaves.
+fn is_leaf_group(
+    c: &Classifier,
+    opts: &TrieOptions,
+    len: usize,
+    mut children: impl Iterator<Item = NodeId>,
+) -> bool {
+    len > opts.linear_max && children.all(|n| leaf::is_leaf(c.node(n)))
 }
 
 /// Compiles `c`.
@@ -401,6 +508,7 @@ pub fn compile(c: &Classifier, opts: &TrieOptions) -> Result<CompiledTrie, TrieE
         shifts_below: BTreeMap::new(),
         gret: 0,
         stats: TrieStats::default(),
+        leaves: LeafTables::default(),
     };
     g.mark_shifts_below();
     g.entry();
@@ -408,10 +516,12 @@ pub fn compile(c: &Classifier, opts: &TrieOptions) -> Result<CompiledTrie, TrieE
     let mut stack = vec![c.root()];
     while let Some(id) = stack.pop() {
         let n = c.node(id);
-        let tail = Gen::tail_child(n);
+        let tail = Gen::tail_child(c, opts, n);
         let mut kids: Vec<NodeId> = n
             .cmp_groups()
             .iter()
+            // Leaves served by a leaf table have no code of their own.
+            .filter(|g| !is_leaf_group(c, opts, g.len(), g.children().map(|(_, c)| c)))
             .flat_map(|g| g.children().map(|(_, c)| c))
             .chain(n.shifts().iter().map(|s| s.child))
             .filter(|&k| Some(k) != tail)
@@ -459,9 +569,11 @@ pub fn compile(c: &Classifier, opts: &TrieOptions) -> Result<CompiledTrie, TrieE
     let mut stats = g.stats;
     stats.code_bytes = code_bytes;
     stats.table_bytes = g.a.len() - code_bytes;
+    stats.leaf_table_bytes = g.leaves.bytes();
     Ok(CompiledTrie {
         code: g.a.into_bytes(),
         entry: 0,
         stats,
+        leaves: g.leaves,
     })
 }

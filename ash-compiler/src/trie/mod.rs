@@ -12,20 +12,28 @@
 //! computes exactly [`Classifier::classify`]: the deepest matching filter,
 //! the smallest id among equals, with the same pruning.
 //!
-//! Calling convention: `extern "sysv64" fn(frame: *const u8, len: usize,
-//! out: *mut [u32; 2]) -> u32` returning 1 and writing `[id, owner]` on a
-//! match, 0 otherwise (see [`crate::runtime::classify`]). Registers: rdi
-//! frame, rsi length, rbx base offset, r8 = frame + base, r12d/r13d/r14d
-//! best depth/id/owner. Every load is preceded by an integer bounds check
-//! `base + off + width <= len`, so no frame, however short or malformed,
-//! makes the code read outside it. The code has no relocations.
+//! Groups of leaves (many filters that differ only in their last value,
+//! e.g. one per connection) are data, not code: [`leaf`] tables in
+//! read-write memory that the code searches, so installing or removing such
+//! a filter updates a table in place ([`LeafTables::insert_in_place`],
+//! [`LeafTables::remove_in_place`]); any other change recompiles
+//! ([`compile_trie`] is linear in the trie's size). `bench-demux` reports
+//! both costs.
 //!
-//! Updating: the trie is recompiled from the classifier after an insertion
-//! or removal ([`compile_trie`] is linear in the trie's size); `bench-demux`
-//! reports the cost.
+//! Calling convention: `extern "sysv64" fn(frame: *const u8, len: usize,
+//! out: *mut [u32; 2], headers: *const TableHeader) -> u32` returning 1 and
+//! writing `[id, owner]` on a match, 0 otherwise (see
+//! [`crate::runtime::classify`]). Registers: rdi frame, rsi length, rbx base
+//! offset, r8 = frame + base, r12d/r13d/r14d best depth/id/owner, r15 the
+//! leaf-table headers. Every load from the frame is preceded by an integer
+//! bounds check `base + off + width <= len`, so no frame, however short or
+//! malformed, makes the code read outside it. The code has no relocations.
 
 pub mod codegen;
+pub mod leaf;
 pub mod table;
+
+pub use leaf::{LeafTables, TableHeader};
 
 use alloc::vec::Vec;
 use core::fmt;
@@ -52,18 +60,26 @@ pub struct TrieStats {
     pub linear_groups: usize,
     pub perfect_groups: usize,
     pub open_groups: usize,
+    /// Groups of leaves served by a data table ([`leaf`]).
+    pub leaf_groups: usize,
     pub code_bytes: usize,
+    /// Dispatch tables placed after the code (read-only with it).
     pub table_bytes: usize,
+    /// Leaf tables in read-write memory.
+    pub leaf_table_bytes: usize,
 }
 
-/// A compiled classifier, ready to be placed in executable memory.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A compiled classifier: code to place in executable memory, and the leaf
+/// tables it reads (kept here, in ordinary memory, and updated in place).
+#[derive(Debug)]
 pub struct CompiledTrie {
     /// Code followed by the dispatch tables; position-independent.
     pub code: Vec<u8>,
     /// Offset of the entry point.
     pub entry: usize,
     pub stats: TrieStats,
+    /// The leaf tables; pass [`LeafTables::headers`] to every call.
+    pub leaves: LeafTables,
 }
 
 /// Why a classifier could not be compiled.

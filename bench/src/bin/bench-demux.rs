@@ -3,14 +3,15 @@
 //! destination port, behind a variable-length IPv4 header), for the merged
 //! trie compiled to x86-64, the merged trie interpreted
 //! (`Classifier::classify`), and a linear list of per-filter compiled
-//! programs; and the cost of installing one more filter. Writes
+//! programs; and the cost of installing one more filter (in place in a
+//! leaf table, or by recompiling). Writes
 //! `bench/results/demux.{json,md,svg}`.
 //!
 //! Usage: `cargo xtask bench demux` (or `cargo run --release -p exo-bench
 //! --bin bench-demux -- [--runs N] [--target-ms MS]`).
 
 use ash_compiler::host::ExecBuffer;
-use ash_compiler::trie::{TrieOptions, compile_trie};
+use ash_compiler::trie::{CompiledTrie, TrieOptions, compile_trie};
 use exo_bench::packets::{ipv4_frame, udp};
 use exo_bench::stats::{Summary, time_per_call};
 use exo_bench::svg::{Group, grouped_bars};
@@ -147,27 +148,27 @@ fn main() {
         let t = compile_trie(&c, &TrieOptions::default()).expect("compiles");
         let x = ExecBuffer::new_trie(&t).expect("placed");
         // The per-filter programs: one single-filter classifier each.
-        let singles: Vec<(ExecBuffer, u32)> = (0..n)
+        let singles: Vec<(ExecBuffer, CompiledTrie, u32)> = (0..n)
             .map(|i| {
                 let mut one = Classifier::new();
                 one.insert(filter(port(i)), i as u32).expect("insert");
                 let code = compile_trie(&one, &TrieOptions::default()).expect("compiles");
-                (ExecBuffer::new_trie(&code).expect("placed"), i as u32)
+                (ExecBuffer::new_trie(&code).expect("placed"), code, i as u32)
             })
             .collect();
         // All three agree on every frame before anything is timed.
         for f in &frames {
             let want = c.classify(f).map(|h| (h.id.0, h.owner));
-            // SAFETY: `x` holds a placed classifier.
-            let got = unsafe { x.classify(f) };
+            // SAFETY: `x` holds `t`'s code; `t.leaves` are its tables.
+            let got = unsafe { x.classify(&t.leaves, f) };
             assert_eq!(got, want, "compiled trie disagrees");
             assert!(want.is_some(), "frames hit installed filters");
         }
         let linear = |f: &[u8]| {
             // Every filter has four atoms, so the first match (in id order) wins.
-            for (prog, id) in &singles {
-                // SAFETY: each buffer holds a placed classifier.
-                if let Some((_, owner)) = unsafe { prog.classify(f) } {
+            for (prog, code, id) in &singles {
+                // SAFETY: each buffer holds its compilation's code.
+                if let Some((_, owner)) = unsafe { prog.classify(&code.leaves, f) } {
                     return Some((*id, owner));
                 }
             }
@@ -176,40 +177,71 @@ fn main() {
         for f in &frames {
             assert_eq!(linear(f), c.classify(f).map(|h| (h.id.0, h.owner)));
         }
-        // SAFETY: `x` holds a placed classifier.
-        let compiled = per_packet(&opts, &frames, |f| unsafe { x.classify(f) });
+        // SAFETY: `x` holds `t`'s code; `t.leaves` are its tables.
+        let compiled = per_packet(&opts, &frames, |f| unsafe { x.classify(&t.leaves, f) });
         let interpreted = per_packet(&opts, &frames, |f| c.classify(f).map(|h| (h.id.0, h.owner)));
         let lin = per_packet(&opts, &frames, linear);
-
-        // Installing one more filter: classifier insert, recompilation,
-        // placement in fresh W^X memory (best of several).
-        let (mut ins, mut comp, mut place) = (f64::INFINITY, f64::INFINITY, f64::INFINITY);
-        for k in 0..opts.runs.max(3) {
-            let mut c2 = c.clone();
-            let t0 = Instant::now();
-            c2.insert(filter(port(n + k)), (n + k) as u32)
-                .expect("insert");
-            let t1 = Instant::now();
-            let code = compile_trie(&c2, &TrieOptions::default()).expect("compiles");
-            let t2 = Instant::now();
-            let placed = ExecBuffer::new_trie(&code).expect("placed");
-            let t3 = Instant::now();
-            std::hint::black_box(placed);
-            ins = ins.min((t1 - t0).as_nanos() as f64);
-            comp = comp.min((t2 - t1).as_nanos() as f64);
-            place = place.min((t3 - t2).as_nanos() as f64);
-        }
-        rows.push((n, [compiled, interpreted, lin], (ins, comp, place), t.stats));
+        rows.push(Row {
+            filters: n,
+            ns: [compiled, interpreted, lin],
+            install: install_cost(&opts, &c, n),
+            stats: t.stats,
+        });
     }
     report(&opts, &rows);
 }
 
-type Row = (
-    usize,
-    [Summary; 3],
-    (f64, f64, f64),
-    ash_compiler::trie::TrieStats,
-);
+/// Cost of installing one more filter into `c` (`n` filters): the
+/// classifier insert, then the in-place leaf-table update when the filter
+/// only adds a leaf to a table group, and (for comparison, always) a full
+/// recompilation and placement in fresh W^X memory. Best of several tries.
+fn install_cost(opts: &Opts, c: &Classifier, n: usize) -> Install {
+    let mut best = Install {
+        insert_ns: f64::INFINITY,
+        in_place_ns: Some(f64::INFINITY),
+        recompile_ns: f64::INFINITY,
+        place_ns: f64::INFINITY,
+    };
+    for k in 0..opts.runs.max(3) {
+        let mut c2 = c.clone();
+        let mut t2 = compile_trie(&c2, &TrieOptions::default()).expect("compiles");
+        let t0 = Instant::now();
+        let id = c2
+            .insert(filter(port(n + k)), (n + k) as u32)
+            .expect("insert");
+        let t1 = Instant::now();
+        let done = t2.leaves.insert_in_place(&c2, id);
+        let t2_end = Instant::now();
+        let code = compile_trie(&c2, &TrieOptions::default()).expect("compiles");
+        let t3 = Instant::now();
+        let placed = ExecBuffer::new_trie(&code).expect("placed");
+        let t4 = Instant::now();
+        std::hint::black_box((placed, &t2));
+        best.insert_ns = best.insert_ns.min((t1 - t0).as_nanos() as f64);
+        best.in_place_ns = match (done, best.in_place_ns) {
+            (true, Some(b)) => Some(b.min((t2_end - t1).as_nanos() as f64)),
+            _ => None,
+        };
+        best.recompile_ns = best.recompile_ns.min((t3 - t2_end).as_nanos() as f64);
+        best.place_ns = best.place_ns.min((t4 - t3).as_nanos() as f64);
+    }
+    best
+}
+
+struct Install {
+    insert_ns: f64,
+    /// `None` when the insertion needed a recompilation.
+    in_place_ns: Option<f64>,
+    recompile_ns: f64,
+    place_ns: f64,
+}
+
+struct Row {
+    filters: usize,
+    ns: [Summary; 3],
+    install: Install,
+    stats: ash_compiler::trie::TrieStats,
+}
 
 fn report(opts: &Opts, rows: &[Row]) {
     let mut md = String::new();
@@ -221,17 +253,20 @@ fn report(opts: &Opts, rows: &[Row]) {
     );
     let _ = writeln!(
         md,
-        "| filters | {} | trie nodes | dispatch |",
+        "| filters | {} | nodes compiled | port dispatch |",
         ENGINES.join(" | ")
     );
     let _ = writeln!(md, "|---:|---:|---:|---:|---:|---|");
     let mut json_rows = Vec::new();
-    for (n, s, _, st) in rows {
-        let cells: Vec<String> = s
-            .iter()
-            .map(|x| format!("{:.1} ({:.1})", x.median, x.min))
-            .collect();
-        let dispatch = if st.perfect_groups > 0 {
+    for r in rows {
+        let st = &r.stats;
+        let cells: Vec<String> =
+            r.ns.iter()
+                .map(|x| format!("{:.1} ({:.1})", x.median, x.min))
+                .collect();
+        let dispatch = if st.leaf_groups > 0 {
+            "leaf table"
+        } else if st.perfect_groups > 0 {
             "perfect hash"
         } else if st.open_groups > 0 {
             "open addressing"
@@ -240,18 +275,19 @@ fn report(opts: &Opts, rows: &[Row]) {
         };
         let _ = writeln!(
             md,
-            "| {n} | {} | {} | {dispatch} |",
+            "| {} | {} | {} | {dispatch} |",
+            r.filters,
             cells.join(" | "),
             st.nodes
         );
         json_rows.push(json!({
-            "filters": n,
-            "ns_per_packet": ENGINES.iter().zip(s).map(|(e, x)| (e.to_string(), json!({ "min": x.min, "median": x.median }))).collect::<serde_json::Map<_, _>>(),
-            "trie": { "nodes": st.nodes, "linear_groups": st.linear_groups, "perfect_groups": st.perfect_groups, "open_groups": st.open_groups, "code_bytes": st.code_bytes, "table_bytes": st.table_bytes },
+            "filters": r.filters,
+            "ns_per_packet": ENGINES.iter().zip(&r.ns).map(|(e, x)| (e.to_string(), json!({ "min": x.min, "median": x.median }))).collect::<serde_json::Map<_, _>>(),
+            "trie": { "nodes": st.nodes, "linear_groups": st.linear_groups, "perfect_groups": st.perfect_groups, "open_groups": st.open_groups, "leaf_groups": st.leaf_groups, "code_bytes": st.code_bytes, "table_bytes": st.table_bytes, "leaf_table_bytes": st.leaf_table_bytes },
         }));
     }
-    let first = rows.first().map(|r| r.1[0].median).unwrap_or(0.0);
-    let last = rows.last().map(|r| r.1[0].median).unwrap_or(0.0);
+    let first = rows.first().map(|r| r.ns[0].median).unwrap_or(0.0);
+    let last = rows.last().map(|r| r.ns[0].median).unwrap_or(0.0);
     let ratio = if first > 0.0 { last / first } else { f64::NAN };
     let _ = writeln!(
         md,
@@ -265,25 +301,36 @@ fn report(opts: &Opts, rows: &[Row]) {
     );
     let _ = writeln!(
         md,
-        "The compiled classifier is rebuilt from the trie after each change (no incremental patching): the cost grows with the number of installed filters.\n"
+        "A filter that only adds a leaf to a group served by a leaf table (here: one more port, once the port group has more than `linear_max` = {} values) is installed by updating the table in place: no code changes. Any other change recompiles the classifier from the trie and places the new code; that cost is shown for every size, for comparison.\n",
+        TrieOptions::default().linear_max
     );
     let _ = writeln!(
         md,
-        "| filters before | classifier insert (µs) | recompile (µs) | place in W^X memory (µs) | code + tables (bytes) |"
+        "| filters before | classifier insert (µs) | in-place table update (µs) | full recompile (µs) | place in W^X memory (µs) | code + tables (bytes) | leaf tables (bytes) |"
     );
-    let _ = writeln!(md, "|---:|---:|---:|---:|---:|");
+    let _ = writeln!(md, "|---:|---:|---:|---:|---:|---:|---:|");
     let mut json_ins = Vec::new();
-    for (n, _, (i, c, p), st) in rows {
+    for r in rows {
+        let i = &r.install;
         let _ = writeln!(
             md,
-            "| {n} | {:.2} | {:.1} | {:.1} | {} |",
-            i / 1e3,
-            c / 1e3,
-            p / 1e3,
-            st.code_bytes + st.table_bytes
+            "| {} | {:.2} | {} | {:.1} | {:.1} | {} | {} |",
+            r.filters,
+            i.insert_ns / 1e3,
+            i.in_place_ns
+                .map_or("needs recompile".into(), |u| format!("{:.2}", u / 1e3)),
+            i.recompile_ns / 1e3,
+            i.place_ns / 1e3,
+            r.stats.code_bytes + r.stats.table_bytes,
+            r.stats.leaf_table_bytes
         );
-        json_ins
-            .push(json!({ "filters_before": n, "insert_ns": i, "recompile_ns": c, "place_ns": p }));
+        json_ins.push(json!({
+            "filters_before": r.filters,
+            "insert_ns": i.insert_ns,
+            "in_place_update_ns": i.in_place_ns,
+            "recompile_ns": i.recompile_ns,
+            "place_ns": i.place_ns,
+        }));
     }
     let doc = json!({
         "benchmark": "demux",
@@ -297,9 +344,9 @@ fn report(opts: &Opts, rows: &[Row]) {
     });
     let groups: Vec<Group> = rows
         .iter()
-        .map(|(n, s, _, _)| Group {
-            label: format!("{n} filters"),
-            values: s.iter().map(|x| Some(x.median)).collect(),
+        .map(|r| Group {
+            label: format!("{} filters", r.filters),
+            values: r.ns.iter().map(|x| Some(x.median)).collect(),
         })
         .collect();
     let svg = grouped_bars(
