@@ -7,11 +7,15 @@
 //! Exit codes: 0 success, 1 a negative verdict (program rejected, test
 //! failed), 2 any other failure (unreadable file, syntax error, bad usage).
 
+mod artifact;
 mod cmd_asm;
+mod cmd_check;
+mod cmd_compile;
 mod cmd_conformance;
 mod cmd_disasm;
 mod cmd_jit_dump;
 mod cmd_match;
+mod cmd_run;
 mod cmd_verify;
 mod input;
 
@@ -43,6 +47,12 @@ enum Command {
     Match(cmd_match::Args),
     /// Show each BPF instruction next to the x86-64 code the JIT made of it.
     JitDump(cmd_jit_dump::Args),
+    /// Parse, compile and verify a handler-language file, `.s` or object.
+    Check(cmd_check::Args),
+    /// Compile a handler-language file or `.s` to an object.
+    Compile(cmd_compile::Args),
+    /// Run a filter and handler over a capture (verdicts, helper effects).
+    Run(cmd_run::Args),
 }
 
 fn main() -> ExitCode {
@@ -54,5 +64,8 @@ fn main() -> ExitCode {
         Command::Conformance(a) => cmd_conformance::run(a),
         Command::Match(a) => cmd_match::run(a),
         Command::JitDump(a) => cmd_jit_dump::run(a),
+        Command::Check(a) => cmd_check::run(a),
+        Command::Compile(a) => cmd_compile::run(a),
+        Command::Run(a) => cmd_run::run(a),
     }
 }
