@@ -108,39 +108,23 @@ fn time_linux(opts: &Opts, h: &Handler, expect: u64) -> Outcome {
         Ok((r, _)) => return Outcome::Failed(format!("returned {r}, expected {expect}")),
         Err(e) => return Outcome::Failed(e.to_string()),
     }
-    // Calibrate the repeat count on wall time.
-    let mut repeat = 1000u32;
-    loop {
-        let t = Instant::now();
-        if let Err(e) = run(repeat) {
-            return Outcome::Failed(e.to_string());
-        }
-        let ms = t.elapsed().as_secs_f64() * 1e3;
-        if ms >= opts.target_ms / 4.0 || repeat >= 1 << 26 {
-            repeat = ((repeat as f64 * opts.target_ms / ms.max(1e-6)) as u32).clamp(1000, 1 << 28);
-            break;
-        }
-        repeat *= 4;
-    }
+    // The syscall has a fixed cost of several milliseconds whenever repeat
+    // > 1 (outside the kernel's timed loop), so the repeat count is fixed
+    // rather than calibrated on wall time, and only the kernel's own
+    // per-run figure is used.
+    let repeat = 1_000_000u32;
     let mut kernel = Vec::new();
-    let mut wall = Vec::new();
     for _ in 0..opts.runs {
-        let t = Instant::now();
         match run(repeat) {
-            Ok((_, d)) => {
-                wall.push(t.elapsed().as_nanos() as f64 / repeat as f64);
-                kernel.push(d as f64);
-            }
+            Ok((_, d)) => kernel.push(d as f64),
             Err(e) => return Outcome::Failed(e.to_string()),
         }
     }
-    let w = Summary::of(&wall);
     Outcome::Timed {
         ns: Summary::of(&kernel),
         extra: Some(json!({
             "repeat": repeat,
-            "note": "kernel-reported duration (integer ns per run, truncated)",
-            "wall_ns_per_run": { "min": w.min, "median": w.median },
+            "note": "kernel-reported duration: whole ns per run (truncated)",
         })),
     }
 }
@@ -316,6 +300,9 @@ fn report(opts: &Opts, rows: &[(&Handler, Vec<Outcome>)], compile_rows: &[Compil
     let mut json_rows = Vec::new();
     let mut groups = Vec::new();
     let (mut vs_linux_ok, mut vs_rbpf_ok) = (true, true);
+    // Handlers where exo's JIT is not faster than Linux's reported figure
+    // but within its 1-ns truncation, or slower; and those below 2x rbpf.
+    let (mut linux_tie, mut linux_slower, mut rbpf_short) = (Vec::new(), Vec::new(), Vec::new());
     let mut failures = Vec::new();
     for (h, out) in rows {
         let mut cells = Vec::new();
@@ -345,6 +332,16 @@ fn report(opts: &Opts, rows: &[(&Handler, Vec<Outcome>)], compile_rows: &[Compil
         let (rl, rr) = (ratio(&out[4]), ratio(&out[3]));
         vs_linux_ok &= rl.is_some_and(|r| r >= 1.0);
         vs_rbpf_ok &= rr.is_some_and(|r| r >= 2.0);
+        if let (Some(l), Some(e)) = (median(&out[4]), exo) {
+            if e > l + 1.0 {
+                linux_slower.push(format!("{} ({e:.1} vs {l:.0} ns)", h.name));
+            } else if e > l {
+                linux_tie.push(format!("{} ({e:.1} vs {l:.0} ns)", h.name));
+            }
+        }
+        if rr.is_some_and(|r| r < 2.0) {
+            rbpf_short.push(format!("{} ({:.2}x)", h.name, rr.unwrap_or(0.0)));
+        }
         let f = |r: Option<f64>| r.map_or("n/a".into(), |r| format!("{r:.2}x"));
         let _ = writeln!(
             md,
@@ -371,13 +368,35 @@ fn report(opts: &Opts, rows: &[(&Handler, Vec<Outcome>)], compile_rows: &[Compil
     let _ = writeln!(md, "\n## Goals (this run)\n");
     let _ = writeln!(
         md,
-        "- exo's JIT no slower than Linux's JIT on every handler: **{}**",
-        if vs_linux_ok { "met" } else { "not met" }
+        "- exo's JIT no slower than Linux's JIT on every handler: **{}**{}{}",
+        if vs_linux_ok { "met" } else { "not met" },
+        if linux_tie.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; slower than Linux's whole-ns figure but within its 1-ns truncation on {}",
+                linux_tie.join(", ")
+            )
+        },
+        if linux_slower.is_empty() {
+            String::new()
+        } else {
+            format!("; slower on {}", linux_slower.join(", "))
+        }
     );
     let _ = writeln!(
         md,
-        "- exo's JIT at least 2x faster than rbpf's JIT on every handler: **{}**",
-        if vs_rbpf_ok { "met" } else { "not met" }
+        "- exo's JIT at least 2x faster than rbpf's JIT on every handler: **{}**{}",
+        if vs_rbpf_ok { "met" } else { "not met" },
+        if rbpf_short.is_empty() {
+            String::new()
+        } else {
+            format!("; below 2x on {}", rbpf_short.join(", "))
+        }
+    );
+    let _ = writeln!(
+        md,
+        "\nFor small handlers the figures are dominated by each engine's cost of one invocation (the `null` row); the checksum loops run at one iteration per cycle in all three JITs (a loop-carried add), so no 1:1 translator can be 2x faster there."
     );
     if !failures.is_empty() {
         let _ = writeln!(md, "\n## Engines that could not run\n");
