@@ -14,7 +14,11 @@ pub mod packets;
 pub mod stats;
 pub mod svg;
 
-/// Where results are written: `bench/results/`.
+/// Where results are written: `$EXO_BENCH_RESULTS` (set by `cargo xtask
+/// bench`), else `bench/results/`.
 pub fn results_dir() -> std::path::PathBuf {
-    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("results")
+    match std::env::var_os("EXO_BENCH_RESULTS") {
+        Some(d) if !d.is_empty() => std::path::PathBuf::from(d),
+        _ => std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("results"),
+    }
 }
