@@ -133,8 +133,12 @@ impl Error {
                 "numbers are decimal, 0x-hex or 0b-binary (with optional `_`), IPv4 a.b.c.d or a MAC aa:bb:cc:dd:ee:ff, at most 64 bits"
             }
             K::UnterminatedString => "close the string with `\"` on the same line",
-            K::Unexpected { .. } | K::UnexpectedEnd { .. } => {
-                "a file holds `filter \"...\"`, `region`, `counter`, `const`, `fallback` and `handler { ... }` items"
+            K::Unexpected { expected, .. } | K::UnexpectedEnd { expected } => {
+                if expected.starts_with("`filter`") || expected.contains("after an item") {
+                    "a file holds `filter \"...\"`, `region`, `counter`, `const`, `fallback` and `handler { ... }` items"
+                } else {
+                    "statements are `let x = ...`, `if ... { }`, `for i in 0..N { }`, `return consume|deliver`, assignments and helper calls (docs/DSL.md)"
+                }
             }
             K::TooDeep => "simplify the nesting",
             K::Filter(_, hint) => hint,
