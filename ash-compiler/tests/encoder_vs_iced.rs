@@ -394,6 +394,24 @@ fn trie_compiler_forms() {
 }
 
 #[test]
+fn nops() {
+    for n in 1..=9 {
+        let mut a = Asm::new();
+        a.nop(n);
+        assert_eq!(a.len(), n);
+        // `66 90` is the architectural 2-byte NOP, which iced prints as `xchg ax, ax`.
+        let text = disasm(a.bytes());
+        assert!(
+            text.starts_with("nop") || text == "xchg ax, ax",
+            "{n}: {text}"
+        );
+    }
+    let mut a = Asm::new();
+    a.nop(15);
+    assert_eq!(a.len(), 15);
+}
+
+#[test]
 fn control_flow() {
     for r in Reg::ALL {
         check(|a| a.push(r), &format!("push {}", R64[r.num() as usize]));

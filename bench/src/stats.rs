@@ -22,6 +22,23 @@ impl Summary {
     }
 }
 
+/// Pins the calling thread to the CPU it is running on, so that samples
+/// (and the kernel's test runs, which execute on the calling CPU) are not
+/// spread over CPUs by migrations. Returns the CPU, or `None` if refused.
+pub fn pin_to_current_cpu() -> Option<usize> {
+    // SAFETY: sched_getcpu has no preconditions.
+    let cpu = unsafe { libc::sched_getcpu() };
+    let cpu = usize::try_from(cpu).ok()?;
+    // SAFETY: a zeroed cpu_set_t is a valid empty set; CPU_SET and
+    // sched_setaffinity only touch the set we own.
+    let ok = unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) == 0
+    };
+    ok.then_some(cpu)
+}
+
 /// Times `f` over `iters` calls, `runs` times; returns ns per call of each run.
 pub fn time_per_call(runs: usize, iters: u64, mut f: impl FnMut()) -> Vec<f64> {
     // Warm-up: caches, branch predictors, page faults.

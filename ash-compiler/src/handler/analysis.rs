@@ -35,6 +35,8 @@ pub struct Program {
     pub has_helper_calls: bool,
     /// Whether the program makes BPF-to-BPF calls.
     pub has_local_calls: bool,
+    /// Words that a backward jump targets (loop heads).
+    pub loop_heads: Vec<bool>,
 }
 
 /// Registers an op reads or writes, as a bit mask.
@@ -108,6 +110,7 @@ impl Program {
 
         let mut funcs = Vec::with_capacity(starts.len());
         let mut regs_used = 0u16;
+        let mut loop_heads = vec![false; n];
         for (i, &start) in starts.iter().enumerate() {
             let end = starts.get(i + 1).copied().unwrap_or(n);
             let mut uses_stack = false;
@@ -118,10 +121,13 @@ impl Program {
                 let regs = regs_of(&op);
                 regs_used |= regs;
                 uses_stack |= regs & (1 << Reg::FP.idx()) != 0;
-                if let (Op::Ja { .. } | Op::Jmp { .. }, Some(t)) = (op, op.branch_target(pc))
-                    && (!is_insn(t) || (t as usize) < start || (t as usize) >= end)
-                {
-                    return Err(CompileError::BadJumpTarget { pc, target: t });
+                if let (Op::Ja { .. } | Op::Jmp { .. }, Some(t)) = (op, op.branch_target(pc)) {
+                    if !is_insn(t) || (t as usize) < start || (t as usize) >= end {
+                        return Err(CompileError::BadJumpTarget { pc, target: t });
+                    }
+                    if (t as usize) <= pc {
+                        loop_heads[t as usize] = true;
+                    }
                 }
             }
             if !matches!(ops[last], Some(Op::Exit | Op::Ja { .. })) {
@@ -139,6 +145,7 @@ impl Program {
             regs_used,
             has_helper_calls,
             has_local_calls,
+            loop_heads,
         })
     }
 

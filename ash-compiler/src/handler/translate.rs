@@ -26,6 +26,9 @@ use filter_lang::bpf::{
 /// Layout passes before falling back to all-long jumps.
 pub const MAX_PASSES: u32 = 16;
 
+/// Alignment of loop heads (targets of backward jumps).
+pub const LOOP_ALIGN: usize = 16;
+
 /// Bytes of each BPF frame (RFC 9669 stack: r10 points at its top).
 pub const BPF_FRAME: usize = 512;
 
@@ -333,6 +336,12 @@ impl<'p> Pass<'p> {
                     self.a.lea(Reg::Rbp, Mem::new(Reg::Rsp, BPF_FRAME as i32));
                 }
                 fi += 1;
+            }
+            if prog.loop_heads[pc] {
+                // Loop heads start on a 16-byte boundary, so a short loop
+                // body sits in as few fetch windows as possible.
+                let pad = (LOOP_ALIGN - self.a.len() % LOOP_ALIGN) % LOOP_ALIGN;
+                self.a.nop(pad);
             }
             self.label_here(Label::Pc(pc));
             self.fact = self.facts.map_or_else(InsnFacts::default, |f| f[pc]);

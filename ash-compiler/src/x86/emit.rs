@@ -515,6 +515,26 @@ impl Asm {
         self.encode(OpSize::B32, &[0xff], 4, false, Rm::Reg(r));
     }
 
+    /// `n` bytes of recommended multi-byte NOPs (at most 9 bytes each).
+    pub fn nop(&mut self, mut n: usize) {
+        const NOPS: [&[u8]; 9] = [
+            &[0x90],
+            &[0x66, 0x90],
+            &[0x0f, 0x1f, 0x00],
+            &[0x0f, 0x1f, 0x40, 0x00],
+            &[0x0f, 0x1f, 0x44, 0x00, 0x00],
+            &[0x66, 0x0f, 0x1f, 0x44, 0x00, 0x00],
+            &[0x0f, 0x1f, 0x80, 0x00, 0x00, 0x00, 0x00],
+            &[0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00],
+            &[0x66, 0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00],
+        ];
+        while n > 0 {
+            let k = n.min(9);
+            self.bytes_in(NOPS[k - 1]);
+            n -= k;
+        }
+    }
+
     /// Appends raw bytes (data tables placed after code).
     pub fn data(&mut self, bytes: &[u8]) {
         self.bytes_in(bytes);

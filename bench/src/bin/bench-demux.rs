@@ -13,7 +13,7 @@
 use ash_compiler::host::ExecBuffer;
 use ash_compiler::trie::{CompiledTrie, TrieOptions, compile_trie};
 use exo_bench::packets::{ipv4_frame, udp};
-use exo_bench::stats::{Summary, time_per_call};
+use exo_bench::stats::{Summary, pin_to_current_cpu, time_per_call};
 use exo_bench::svg::{Group, grouped_bars};
 use filter_lang::filter::{Atom, Classifier, FieldWidth, Filter};
 use serde_json::json;
@@ -127,6 +127,8 @@ fn main() {
             std::process::exit(2);
         }
     };
+    let cpu = pin_to_current_cpu();
+    eprintln!("bench-demux: pinned to CPU {cpu:?}");
     let mut rows = Vec::new();
     for &n in &COUNTS {
         eprintln!("bench-demux: {n} filters");

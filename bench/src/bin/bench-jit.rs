@@ -11,7 +11,7 @@ use ash_compiler::{CompileOptions, compile};
 use exo_bench::engines::{ExoInterp, ExoJit, RbpfInterp, RbpfJit};
 use exo_bench::handlers::{self, Handler};
 use exo_bench::linux_bpf::{self, XdpProgram, to_xdp};
-use exo_bench::stats::{Summary, time_per_call};
+use exo_bench::stats::{Summary, pin_to_current_cpu, time_per_call};
 use exo_bench::svg::{Group, grouped_bars};
 use serde_json::{Value, json};
 use std::fmt::Write as _;
@@ -77,56 +77,94 @@ enum Outcome {
     Failed(String),
 }
 
-fn time_engine(opts: &Opts, expect: u64, mut run: impl FnMut() -> u64) -> Outcome {
+/// One engine, ready: each call takes one sample (ns per run).
+type Sampler<'a> = Box<dyn FnMut() -> Result<f64, String> + 'a>;
+
+/// Checks an in-process engine's result, calibrates its iteration count and
+/// returns its sampler.
+fn prepare<'a>(
+    opts: &Opts,
+    expect: u64,
+    mut run: impl FnMut() -> u64 + 'a,
+) -> Result<(Sampler<'a>, Value), String> {
     let r = run();
     if r != expect {
-        return Outcome::Failed(format!("returned {r}, expected {expect}"));
+        return Err(format!("returned {r}, expected {expect}"));
     }
-    let mut f = || {
-        std::hint::black_box(run());
+    let iters = {
+        let mut f = || {
+            std::hint::black_box(run());
+        };
+        calibrate(opts.target_ms, &mut f)
     };
-    let iters = calibrate(opts.target_ms, &mut f);
-    let samples = time_per_call(opts.runs, iters, f);
-    Outcome::Timed {
-        ns: Summary::of(&samples),
-        extra: Some(json!({ "iters_per_run": iters })),
-    }
+    let sampler = move || {
+        let t = Instant::now();
+        for _ in 0..iters {
+            std::hint::black_box(run());
+        }
+        Ok(t.elapsed().as_nanos() as f64 / iters as f64)
+    };
+    Ok((Box::new(sampler), json!({ "iters_per_run": iters })))
 }
 
-fn time_linux(opts: &Opts, h: &Handler, expect: u64) -> Outcome {
-    let words = match to_xdp(&h.words) {
-        Ok(w) => w,
-        Err(e) => return Outcome::Failed(e.to_string()),
-    };
-    let prog = match XdpProgram::load(&words, h.name) {
-        Ok(p) => p,
-        Err(e) => return Outcome::Failed(e.to_string()),
-    };
-    let run = |repeat: u32| prog.test_run(&h.packet, repeat);
-    match run(1) {
+/// Loads the handler into Linux as XDP and returns a sampler of the
+/// kernel-reported time per run.
+fn prepare_linux<'a>(h: &'a Handler, expect: u64) -> Result<(Sampler<'a>, Value), String> {
+    let words = to_xdp(&h.words).map_err(|e| e.to_string())?;
+    let prog = XdpProgram::load(&words, h.name).map_err(|e| e.to_string())?;
+    match prog.test_run(&h.packet, 1) {
         Ok((r, _)) if r as u64 == expect => {}
-        Ok((r, _)) => return Outcome::Failed(format!("returned {r}, expected {expect}")),
-        Err(e) => return Outcome::Failed(e.to_string()),
+        Ok((r, _)) => return Err(format!("returned {r}, expected {expect}")),
+        Err(e) => return Err(e.to_string()),
     }
     // The syscall has a fixed cost of several milliseconds whenever repeat
     // > 1 (outside the kernel's timed loop), so the repeat count is fixed
     // rather than calibrated on wall time, and only the kernel's own
     // per-run figure is used.
     let repeat = 1_000_000u32;
-    let mut kernel = Vec::new();
-    for _ in 0..opts.runs {
-        match run(repeat) {
-            Ok((_, d)) => kernel.push(d as f64),
-            Err(e) => return Outcome::Failed(e.to_string()),
-        }
-    }
-    Outcome::Timed {
-        ns: Summary::of(&kernel),
-        extra: Some(json!({
+    let sampler = move || {
+        prog.test_run(&h.packet, repeat)
+            .map(|(_, d)| d as f64)
+            .map_err(|e| e.to_string())
+    };
+    Ok((
+        Box::new(sampler),
+        json!({
             "repeat": repeat,
             "note": "kernel-reported duration: whole ns per run (truncated)",
-        })),
+        }),
+    ))
+}
+
+/// Samples every prepared engine `runs` times, interleaved (one sample of
+/// each engine per round), so that machine noise hits all engines alike.
+fn sample_interleaved(
+    opts: &Opts,
+    engines: Vec<Result<(Sampler<'_>, Value), String>>,
+) -> Vec<Outcome> {
+    let mut engines = engines;
+    let mut samples: Vec<Vec<f64>> = vec![Vec::new(); engines.len()];
+    for _ in 0..opts.runs {
+        for (i, e) in engines.iter_mut().enumerate() {
+            if let Ok((f, _)) = e {
+                match f() {
+                    Ok(ns) => samples[i].push(ns),
+                    Err(err) => *e = Err(err),
+                }
+            }
+        }
     }
+    engines
+        .into_iter()
+        .zip(samples)
+        .map(|(e, s)| match e {
+            Ok((_, extra)) => Outcome::Timed {
+                ns: Summary::of(&s),
+                extra: Some(extra),
+            },
+            Err(err) => Outcome::Failed(err),
+        })
+        .collect()
 }
 
 /// ns per instruction of `compile` (min, median over runs of many compiles).
@@ -188,6 +226,8 @@ fn main() {
             std::process::exit(1);
         }
     };
+    let cpu = pin_to_current_cpu();
+    eprintln!("bench-jit: pinned to CPU {cpu:?}");
     let expect = 1u64;
     let mut rows = Vec::new();
     for h in &hs {
@@ -197,25 +237,30 @@ fn main() {
             h.words.len(),
             h.packet.len()
         );
-        let out: Vec<Outcome> = vec![
-            match ExoInterp::new(&h.words, &h.packet) {
-                Ok(mut e) => time_engine(&opts, expect, || e.run()),
-                Err(e) => Outcome::Failed(e),
+        let mut exo_interp = ExoInterp::new(&h.words, &h.packet);
+        let mut exo_jit = ExoJit::new(&h.words, &h.packet);
+        let mut rbpf_interp = RbpfInterp::new(&h.words, &h.packet);
+        let mut rbpf_jit = RbpfJit::new(&h.words, &h.packet);
+        let engines: Vec<Result<(Sampler<'_>, Value), String>> = vec![
+            match &mut exo_interp {
+                Ok(e) => prepare(&opts, expect, || e.run()),
+                Err(e) => Err(e.clone()),
             },
-            match ExoJit::new(&h.words, &h.packet) {
-                Ok(mut e) => time_engine(&opts, expect, || e.run()),
-                Err(e) => Outcome::Failed(e),
+            match &mut exo_jit {
+                Ok(e) => prepare(&opts, expect, || e.run()),
+                Err(e) => Err(e.clone()),
             },
-            match RbpfInterp::new(&h.words, &h.packet) {
-                Ok(mut e) => time_engine(&opts, expect, || e.run()),
-                Err(e) => Outcome::Failed(e),
+            match &mut rbpf_interp {
+                Ok(e) => prepare(&opts, expect, || e.run()),
+                Err(e) => Err(e.clone()),
             },
-            match RbpfJit::new(&h.words, &h.packet) {
-                Ok(mut e) => time_engine(&opts, expect, || e.run()),
-                Err(e) => Outcome::Failed(e),
+            match &mut rbpf_jit {
+                Ok(e) => prepare(&opts, expect, || e.run()),
+                Err(e) => Err(e.clone()),
             },
-            time_linux(&opts, h, expect),
+            prepare_linux(h, expect),
         ];
+        let out = sample_interleaved(&opts, engines);
         rows.push((h, out));
     }
 
