@@ -31,6 +31,8 @@ pub enum IrqError {
     /// Exceptions (0-31) and the spurious vector cannot take handlers.
     ReservedVector(u8),
     AlreadyRegistered(u8),
+    /// Every device vector has a handler.
+    NoFreeVector,
     NoDeferredSlot,
 }
 
@@ -41,6 +43,7 @@ impl core::fmt::Display for IrqError {
                 write!(f, "vector {v:#x} is reserved (exception or spurious)")
             }
             Self::AlreadyRegistered(v) => write!(f, "vector {v:#x} already has a handler"),
+            Self::NoFreeVector => write!(f, "all device interrupt vectors are taken"),
             Self::NoDeferredSlot => write!(f, "all {MAX_DEFERRED} deferred-work slots are taken"),
         }
     }
@@ -55,6 +58,14 @@ pub fn register(vector: u8, handler: Handler) -> Result<(), IrqError> {
         .compare_exchange(0, handler as usize, Ordering::AcqRel, Ordering::Acquire)
         .map(|_| ())
         .map_err(|_| IrqError::AlreadyRegistered(vector))
+}
+
+/// Installs `handler` on a free device vector (for drivers that program
+/// MSI/MSI-X or an I/O APIC entry themselves) and returns the vector.
+pub fn register_any(handler: Handler) -> Result<u8, IrqError> {
+    (arch::FIRST_DEVICE_VECTOR..arch::DEVICE_VECTOR_END)
+        .find(|&v| register(v, handler).is_ok())
+        .ok_or(IrqError::NoFreeVector)
 }
 
 /// Removes the handler of `vector`.
@@ -168,6 +179,22 @@ crate::kernel_test! {
         ensure_eq!(register(14, nothing), Err(IrqError::ReservedVector(14)));
         ensure_eq!(register(0xFF, nothing), Err(IrqError::ReservedVector(0xFF)));
         ensure_eq!(register(arch::TIMER_VECTOR, nothing), Err(IrqError::AlreadyRegistered(arch::TIMER_VECTOR)));
+        Ok(())
+    }
+}
+
+crate::kernel_test! {
+    fn device_vectors_are_handed_out_once() {
+        fn nothing(_: u8) {}
+        let a = register_any(nothing)?;
+        let b = register_any(nothing)?;
+        ensure!(a != b, "vector {a:#x} handed out twice");
+        ensure!((arch::FIRST_DEVICE_VECTOR..arch::DEVICE_VECTOR_END).contains(&a), "vector {a:#x} outside the device range");
+        ensure_eq!(register(a, nothing), Err(IrqError::AlreadyRegistered(a)));
+        unregister(a);
+        unregister(b);
+        ensure_eq!(register_any(nothing)?, a);
+        unregister(a);
         Ok(())
     }
 }

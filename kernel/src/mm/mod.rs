@@ -158,6 +158,41 @@ pub fn init(boot: &BootInfo, apic_phys: u64) -> Result<MemoryReport, MmError> {
     })
 }
 
+/// Makes device registers at `[phys, phys + len)` reachable and returns
+/// their kernel-virtual address (in the direct map). Pages beyond the RAM
+/// covered by the direct map are mapped read-write, uncached, NX; pages
+/// inside it are already mapped (the firmware's MTRRs make PCI holes
+/// uncached).
+pub fn map_mmio(phys: u64, len: u64) -> Result<u64, MmError> {
+    use crate::arch::paging::with_kernel_space;
+    let start = phys & !(PAGE_SIZE - 1);
+    let end = phys
+        .checked_add(len)
+        .ok_or(MmError::TooMuchMemory { end: u64::MAX })?;
+    if end > layout::PHYSMAP_MAX {
+        return Err(MmError::TooMuchMemory { end });
+    }
+    for page in (start..end).step_by(PAGE_SIZE as usize) {
+        let virt = phys_to_virt(page);
+        let mapped = with_kernel_space(|k| k.translate(virt))?;
+        match mapped {
+            Some(t) if t.phys == page => continue,
+            Some(_) => return Err(MmError::Paging(PagingError::AlreadyMapped { virt })),
+            None => with_kernel_space(|k| {
+                k.map_4k(
+                    virt,
+                    page,
+                    PAGE_SIZE,
+                    Access::ReadWrite,
+                    Caching::Uncached,
+                    &mut table_frame,
+                )
+            })??,
+        }
+    }
+    Ok(phys_to_virt(phys))
+}
+
 crate::kernel_test! {
     fn page_tables_are_w_xor_x_and_leave_the_user_half_empty() {
         let audit = crate::arch::paging::audit();
@@ -182,6 +217,24 @@ crate::kernel_test! {
         ensure_eq!(text.phys, s.text.0 - layout::KERNEL_BASE);
         let low = with_kernel_space(|k| k.translate(0x10_0000))?;
         ensure!(low.is_none(), "the boot identity map is still present: {low:?}");
+        Ok(())
+    }
+}
+
+crate::kernel_test! {
+    fn mmio_mapping_reaches_the_hpet() {
+        // QEMU's pc machine has an HPET at 0xFED0_0000; its capabilities
+        // register reports vendor 0x8086 and a 10 ns (0x0098_9680 fs) period.
+        const HPET: u64 = 0xFED0_0000;
+        let virt = map_mmio(HPET, PAGE_SIZE)?;
+        let t = crate::arch::paging::with_kernel_space(|k| k.translate(virt))?.ok_or("HPET page unmapped")?;
+        ensure!(t.uncached && t.writable && !t.executable, "HPET mapping has rights {t:?}");
+        // SAFETY: `virt` maps the HPET's register page; the capabilities
+        // register at offset 0 is read-only and reading it has no effect.
+        let caps = unsafe { core::ptr::read_volatile(virt as *const u64) };
+        ensure_eq!((caps >> 16) & 0xFFFF, 0x8086);
+        ensure_eq!(caps >> 32, 10_000_000);
+        ensure_eq!(map_mmio(HPET, PAGE_SIZE)?, virt);
         Ok(())
     }
 }
