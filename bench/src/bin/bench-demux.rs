@@ -8,7 +8,7 @@
 //! `bench/results/demux.{json,md,svg}`.
 //!
 //! Usage: `cargo xtask bench demux` (or `cargo run --release -p exo-bench
-//! --bin bench-demux -- [--runs N] [--target-ms MS]`).
+//! --bin bench-demux -- [--runs N] [--target-ms MS] [--pin]`).
 
 use ash_compiler::host::ExecBuffer;
 use ash_compiler::trie::{CompiledTrie, TrieOptions, compile_trie};
@@ -65,12 +65,16 @@ fn port(i: usize) -> u16 {
 struct Opts {
     runs: usize,
     target_ms: f64,
+    /// Pin the thread to its CPU (better on a quiet machine, worse when
+    /// other work shares the CPUs).
+    pin: bool,
 }
 
 fn parse_args() -> Result<Opts, String> {
     let mut o = Opts {
         runs: 11,
         target_ms: 20.0,
+        pin: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -82,9 +86,10 @@ fn parse_args() -> Result<Opts, String> {
         match a.as_str() {
             "--runs" => o.runs = num("--runs")?.max(1.0) as usize,
             "--target-ms" => o.target_ms = num("--target-ms")?,
+            "--pin" => o.pin = true,
             other => {
                 return Err(format!(
-                    "unknown argument {other}; use --runs N, --target-ms MS"
+                    "unknown argument {other}; use --runs N, --target-ms MS, --pin"
                 ));
             }
         }
@@ -127,9 +132,12 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let cpu = pin_to_current_cpu();
-    eprintln!("bench-demux: pinned to CPU {cpu:?}");
+    if opts.pin {
+        let cpu = pin_to_current_cpu();
+        eprintln!("bench-demux: pinned to CPU {cpu:?}");
+    }
     let mut rows = Vec::new();
+    let mut compiled = Vec::new();
     for &n in &COUNTS {
         eprintln!("bench-demux: {n} filters");
         let mut c = Classifier::new();
@@ -179,18 +187,59 @@ fn main() {
         for f in &frames {
             assert_eq!(linear(f), c.classify(f).map(|h| (h.id.0, h.owner)));
         }
-        // SAFETY: `x` holds `t`'s code; `t.leaves` are its tables.
-        let compiled = per_packet(&opts, &frames, |f| unsafe { x.classify(&t.leaves, f) });
         let interpreted = per_packet(&opts, &frames, |f| c.classify(f).map(|h| (h.id.0, h.owner)));
         let lin = per_packet(&opts, &frames, linear);
+        let install = install_cost(&opts, &c, n);
+        // The compiled tries are timed last, all sizes interleaved round by
+        // round, so the 10,000-vs-1 ratio is not skewed by machine noise.
+        let placeholder = interpreted;
         rows.push(Row {
             filters: n,
-            ns: [compiled, interpreted, lin],
-            install: install_cost(&opts, &c, n),
+            ns: [placeholder, interpreted, lin],
+            install,
             stats: t.stats,
         });
+        compiled.push((x, t, frames));
+    }
+    for (row, s) in rows
+        .iter_mut()
+        .zip(time_compiled_interleaved(&opts, &compiled))
+    {
+        row.ns[0] = s;
     }
     report(&opts, &rows);
+}
+
+/// Per-packet ns of each compiled classifier over its frames, sampled
+/// round-robin across classifiers.
+fn time_compiled_interleaved(
+    opts: &Opts,
+    tries: &[(ExecBuffer, CompiledTrie, Vec<Vec<u8>>)],
+) -> Vec<Summary> {
+    let mut samples = vec![Vec::new(); tries.len()];
+    let run = |(x, t, frames): &(ExecBuffer, CompiledTrie, Vec<Vec<u8>>), iters: u64| {
+        let start = Instant::now();
+        for i in 0..iters as usize {
+            // SAFETY: `x` holds `t`'s code; `t.leaves` are its tables.
+            std::hint::black_box(unsafe { x.classify(&t.leaves, &frames[i % frames.len()]) });
+        }
+        start.elapsed().as_nanos() as f64 / iters as f64
+    };
+    // Iterations for about target_ms per sample, from a 1/8 trial.
+    let iters: Vec<u64> = tries
+        .iter()
+        .map(|tr| {
+            let probe = 100_000u64;
+            let ns = run(tr, probe);
+            ((opts.target_ms * 1e6 / ns.max(0.1)) as u64).max(1)
+        })
+        .collect();
+    for _ in 0..opts.runs {
+        for (i, tr) in tries.iter().enumerate() {
+            samples[i].push(run(tr, iters[i]));
+        }
+    }
+    samples.iter().map(|s| Summary::of(s)).collect()
 }
 
 /// Cost of installing one more filter into `c` (`n` filters): the

@@ -4,7 +4,7 @@
 //! per instruction. Writes `bench/results/jit.{json,md,svg}`.
 //!
 //! Usage: `cargo xtask bench jit` (or `cargo run --release -p exo-bench --bin
-//! bench-jit -- [--runs N] [--target-ms MS]`).
+//! bench-jit -- [--runs N] [--target-ms MS] [--pin]`).
 
 use ash_compiler::difftest::generate::{Kind, Source, generate};
 use ash_compiler::{CompileOptions, compile};
@@ -28,12 +28,16 @@ const ENGINES: [&str; 5] = [
 struct Opts {
     runs: usize,
     target_ms: f64,
+    /// Pin the thread to its CPU (better on a quiet machine, worse when
+    /// other work shares the CPUs).
+    pin: bool,
 }
 
 fn parse_args() -> Result<Opts, String> {
     let mut o = Opts {
         runs: 11,
         target_ms: 20.0,
+        pin: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -45,9 +49,10 @@ fn parse_args() -> Result<Opts, String> {
         match a.as_str() {
             "--runs" => o.runs = num("--runs")?.max(1.0) as usize,
             "--target-ms" => o.target_ms = num("--target-ms")?,
+            "--pin" => o.pin = true,
             other => {
                 return Err(format!(
-                    "unknown argument {other}; use --runs N, --target-ms MS"
+                    "unknown argument {other}; use --runs N, --target-ms MS, --pin"
                 ));
             }
         }
@@ -226,8 +231,10 @@ fn main() {
             std::process::exit(1);
         }
     };
-    let cpu = pin_to_current_cpu();
-    eprintln!("bench-jit: pinned to CPU {cpu:?}");
+    if opts.pin {
+        let cpu = pin_to_current_cpu();
+        eprintln!("bench-jit: pinned to CPU {cpu:?}");
+    }
     let expect = 1u64;
     let mut rows = Vec::new();
     for h in &hs {
