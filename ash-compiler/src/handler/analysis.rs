@@ -75,15 +75,22 @@ impl Program {
             return Err(CompileError::Empty);
         }
         let n = words.len();
-        let mut ops: Vec<Option<Op>> = vec![None; n];
-        let mut pc = 0;
-        while pc < n {
-            let op = Op::decode(words, pc).map_err(|err| CompileError::Decode { pc, err })?;
-            if matches!(op, Op::LegacyPacketLoad { .. }) {
-                return Err(CompileError::LegacyPacketLoad { pc });
+        let mut ops: Vec<Option<Op>> = Vec::with_capacity(n);
+        while ops.len() < n {
+            let pc = ops.len();
+            match Op::decode(words, pc) {
+                Ok(Op::LegacyPacketLoad { .. }) => {
+                    return Err(CompileError::LegacyPacketLoad { pc });
+                }
+                Ok(op) => {
+                    let second = op.words() == 2;
+                    ops.push(Some(op));
+                    if second {
+                        ops.push(None);
+                    }
+                }
+                Err(err) => return Err(CompileError::Decode { pc, err }),
             }
-            ops[pc] = Some(op);
-            pc += op.words();
         }
         let is_insn = |t: i64| t >= 0 && (t as usize) < n && ops[t as usize].is_some();
 
@@ -116,12 +123,12 @@ impl Program {
             let mut uses_stack = false;
             let mut last = start;
             for (pc, op) in ops.iter().enumerate().take(end).skip(start) {
-                let Some(op) = *op else { continue };
+                let Some(op) = op else { continue };
                 last = pc;
-                let regs = regs_of(&op);
+                let regs = regs_of(op);
                 regs_used |= regs;
                 uses_stack |= regs & (1 << Reg::FP.idx()) != 0;
-                if let (Op::Ja { .. } | Op::Jmp { .. }, Some(t)) = (op, op.branch_target(pc)) {
+                if let (Op::Ja { .. } | Op::Jmp { .. }, Some(t)) = (*op, op.branch_target(pc)) {
                     if !is_insn(t) || (t as usize) < start || (t as usize) >= end {
                         return Err(CompileError::BadJumpTarget { pc, target: t });
                     }

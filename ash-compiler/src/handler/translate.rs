@@ -349,7 +349,7 @@ impl<'p> Pass<'p> {
                 // No path reaches it: no code.
                 continue;
             }
-            if let Some(op) = prog.ops[pc] {
+            if let Some(op) = &prog.ops[pc] {
                 self.op(pc, fi - 1, op);
             }
         }
@@ -367,8 +367,8 @@ impl<'p> Pass<'p> {
         }
     }
 
-    fn op(&mut self, pc: usize, func: usize, op: Op) {
-        match op {
+    fn op(&mut self, pc: usize, func: usize, op: &Op) {
+        match *op {
             Op::Alu {
                 width,
                 op,
