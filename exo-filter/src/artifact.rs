@@ -117,13 +117,11 @@ pub fn load(path: &Path, decls: &AsmDecls) -> Result<Loaded, LoadError> {
         .file_name()
         .map_or_else(|| "source".into(), |f| f.to_string_lossy().into_owned());
     if path.extension().is_some_and(|e| e == "s") {
-        let program =
-            assemble(&text).map_err(|e| LoadError::Rejected(format!("{shown}: {e}")))?;
+        let program = assemble(&text).map_err(|e| LoadError::Rejected(format!("{shown}: {e}")))?;
         let mut obj = Object::new(ProgramType::Packet);
         for expr in &decls.filters {
-            let c = pcap::compile(expr).map_err(|e| {
-                LoadError::Rejected(format!("--filter: {}", e.render(expr)))
-            })?;
+            let c = pcap::compile(expr)
+                .map_err(|e| LoadError::Rejected(format!("--filter: {}", e.render(expr))))?;
             match c.target {
                 pcap::Target::Atoms(fs) => obj.filters.extend(fs),
                 pcap::Target::Bytecode { ops, .. } if obj.filter_program.is_none() => {

@@ -67,7 +67,9 @@ pub fn run(a: Args) -> ExitCode {
             }
         }
         (Some(_), None) => {
-            println!("  handler: WebAssembly module (run by the kernel's wasmi engine, not verified)")
+            println!(
+                "  handler: WebAssembly module (run by the kernel's wasmi engine, not verified)"
+            )
         }
         (None, _) => println!("  handler: none (frames go to the owner's ring)"),
     }

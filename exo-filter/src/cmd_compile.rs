@@ -47,11 +47,9 @@ pub fn run(a: Args) -> ExitCode {
     if let Err(e) = std::fs::write(&a.output, &bytes) {
         return fail(format_args!("{}: cannot write: {e}", a.output.display()));
     }
-    let handler = obj
-        .handler_program()
-        .map_or("no handler".to_string(), |p| {
-            format!("a handler of {} words", p.words.len())
-        });
+    let handler = obj.handler_program().map_or("no handler".to_string(), |p| {
+        format!("a handler of {} words", p.words.len())
+    });
     println!(
         "{}: {} bytes: {} filter(s){}, {handler}",
         a.output.display(),

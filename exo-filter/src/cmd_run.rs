@@ -95,7 +95,9 @@ pub fn run(a: Args) -> ExitCode {
     let handler = l.handler.as_ref();
     let program: Option<&Program> = handler.and_then(|h| h.program.as_ref());
     if handler.is_some() && program.is_none() {
-        return fail("WebAssembly handlers run in the kernel's wasmi engine; `run` cannot run them");
+        return fail(
+            "WebAssembly handlers run in the kernel's wasmi engine; `run` cannot run them",
+        );
     }
     let interp = match program.map(|p| Interpreter::new(&p.words)) {
         Some(Ok(i)) => Some(i),

@@ -17,15 +17,21 @@ fn tmp(name: &str) -> PathBuf {
 }
 
 fn example(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples")
+        .join(name)
 }
 
 fn write_pcap(name: &str, frames: &[Vec<u8>]) -> PathBuf {
     let path = tmp(name);
     let mut w = PcapWriter::new(std::fs::File::create(&path).unwrap()).unwrap();
     for (i, f) in frames.iter().enumerate() {
-        w.write_packet(&PcapPacket::new(Duration::from_millis(i as u64), f.len() as u32, f))
-            .unwrap();
+        w.write_packet(&PcapPacket::new(
+            Duration::from_millis(i as u64),
+            f.len() as u32,
+            f,
+        ))
+        .unwrap();
     }
     path
 }
@@ -69,7 +75,10 @@ fn insns(out: &str) -> (u64, u64) {
 #[test]
 fn udp_echo_over_a_capture() {
     let payloads: [&[u8]; 3] = [b"ping", b"a longer datagram, 41 bytes of payload..", b""];
-    let mut frames: Vec<Vec<u8>> = payloads.iter().map(|p| udp_frame(40000, 7, p, &[])).collect();
+    let mut frames: Vec<Vec<u8>> = payloads
+        .iter()
+        .map(|p| udp_frame(40000, 7, p, &[]))
+        .collect();
     frames.push(udp_frame(40000, 9, b"discard port", &[]));
     let mut lying = udp_frame(40000, 7, b"lying length", &[]);
     lying[38..40].copy_from_slice(&200u16.to_be_bytes());
@@ -90,7 +99,10 @@ fn udp_echo_over_a_capture() {
     let replies = read_pcap(&sent);
     assert_eq!(replies.len(), 3);
     let bytes: usize = replies.iter().map(Vec::len).sum();
-    assert_eq!(line(&out, "frames sent: "), format!("frames sent: 3 ({bytes} bytes)"));
+    assert_eq!(
+        line(&out, "frames sent: "),
+        format!("frames sent: 3 ({bytes} bytes)")
+    );
     for (reply, payload) in replies.iter().zip(payloads) {
         let (eth, ip, udp, data) = parse_udp(reply);
         assert_eq!((eth.source, eth.destination), (MAC_B, MAC_A));
@@ -114,7 +126,10 @@ fn objects_run_like_their_sources() {
     }
     let cap = write_pcap(
         "rpc_in.pcap",
-        &[udp_frame(1, 5000, &req, &[]), udp_frame(1, 5000, b"short", &[])],
+        &[
+            udp_frame(1, 5000, &req, &[]),
+            udp_frame(1, 5000, b"short", &[]),
+        ],
     );
     let runs: Vec<String> = [example("rpc_reply.exo"), obj]
         .iter()
@@ -154,9 +169,15 @@ fn vectoring_fills_application_memory() {
     assert_eq!(code, 0, "{out}");
     assert_eq!(line(&out, "wakeups: "), "wakeups: 2");
     assert_eq!(line(&out, "counter stored: "), "counter stored: 2");
-    assert_eq!(line(&out, "counter bad_checksum: "), "counter bad_checksum: 0");
+    assert_eq!(
+        line(&out, "counter bad_checksum: "),
+        "counter bad_checksum: 0"
+    );
     // Bytes written into the ring: exactly the payloads.
-    assert!(out.contains("region ring: 1013 bytes written (size 32768)"), "{out}");
+    assert!(
+        out.contains("region ring: 1013 bytes written (size 32768)"),
+        "{out}"
+    );
     let ring = std::fs::read(ring).unwrap();
     let meta = std::fs::read(meta).unwrap();
     assert_eq!(&ring[..13], b"first message");
@@ -174,7 +195,13 @@ fn per_port_counters_and_the_thousand_port_set() {
     let cap = write_pcap("ports_in.pcap", &frames);
     let counts = tmp("udp_ports.bin");
     let arg = format!("udp_ports={}", counts.display());
-    let (code, out) = exo(&[&"run", &example("port_counter.exo"), &cap, &"--region-out", &arg]);
+    let (code, out) = exo(&[
+        &"run",
+        &example("port_counter.exo"),
+        &cap,
+        &"--region-out",
+        &arg,
+    ]);
     assert_eq!(code, 0, "{out}");
     assert_eq!(line(&out, "counter frames: "), "counter frames: 6");
     let c = std::fs::read(counts).unwrap();
@@ -193,7 +220,10 @@ fn check_exit_codes_and_messages() {
     std::fs::write(&bad, "filter \"udp\"\nhandler {\n    if udp.dport {\n        return consume\n    }\n    return deliver\n}\n").unwrap();
     let (code, out) = exo(&[&"check", &bad]);
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("error at 3:8: expected a condition, found an integer"), "{out}");
+    assert!(
+        out.contains("error at 3:8: expected a condition, found an integer"),
+        "{out}"
+    );
     assert!(out.contains("  |        ^^^^^^^^^"), "{out}");
 
     let (code, out) = exo(&[&"check", &tmp("missing.exo")]);
@@ -224,5 +254,8 @@ fn check_exit_codes_and_messages() {
     std::fs::write(&obj, &b).unwrap();
     let (code, out) = exo(&[&"check", &obj]);
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("object format version 9 is not supported"), "{out}");
+    assert!(
+        out.contains("object format version 9 is not supported"),
+        "{out}"
+    );
 }

@@ -146,7 +146,8 @@ fn per_port_counters_land_in_application_memory() {
         assert!(h.matches(&f));
         assert_eq!(h.run(&f).verdict, DELIVER);
     }
-    let get = |port: usize| u64::from_le_bytes(h.regions[0][port * 8..port * 8 + 8].try_into().unwrap());
+    let get =
+        |port: usize| u64::from_le_bytes(h.regions[0][port * 8..port * 8 + 8].try_into().unwrap());
     assert_eq!((get(53), get(123), get(65535), get(7)), (2, 1, 1, 0));
     assert_eq!(h.counters[0], 4);
     assert_eq!(h.counters[1], 3 * 43 + 43);
@@ -165,20 +166,50 @@ fn arithmetic_never_wraps() {
     let cases = [
         ("let x = udp.sport - udp.dport\n return deliver", CONSUMED),
         ("let x = udp.dport - udp.sport\n return deliver", DELIVER),
-        ("let x = 0xffffffffffffffff\n let y = x + udp.sport\n return deliver", CONSUMED),
-        ("let x = 0x100000000\n let y = x * x\n return deliver", CONSUMED),
-        ("let x = 0xffffffff\n let y = x * x\n return deliver", DELIVER),
-        ("let s = udp.sport\n let y = 1 << s\n return deliver", CONSUMED),
+        (
+            "let x = 0xffffffffffffffff\n let y = x + udp.sport\n return deliver",
+            CONSUMED,
+        ),
+        (
+            "let x = 0x100000000\n let y = x * x\n return deliver",
+            CONSUMED,
+        ),
+        (
+            "let x = 0xffffffff\n let y = x * x\n return deliver",
+            DELIVER,
+        ),
+        (
+            "let s = udp.sport\n let y = 1 << s\n return deliver",
+            CONSUMED,
+        ),
         ("let y = 1 << (udp.sport - 937)\n return deliver", DELIVER),
-        ("let y = udp.sport >> (udp.sport - 936)\n return deliver", CONSUMED),
-        ("let z = udp.sport - 1000\n let y = 5 / z\n return deliver", CONSUMED),
-        ("let z = udp.sport - 1000\n let y = 5 % z\n return deliver", CONSUMED),
+        (
+            "let y = udp.sport >> (udp.sport - 936)\n return deliver",
+            CONSUMED,
+        ),
+        (
+            "let z = udp.sport - 1000\n let y = 5 / z\n return deliver",
+            CONSUMED,
+        ),
+        (
+            "let z = udp.sport - 1000\n let y = 5 % z\n return deliver",
+            CONSUMED,
+        ),
         ("out[0:1] = udp.sport\n return deliver", CONSUMED),
         ("out[0:2] = udp.sport\n return deliver", DELIVER),
         ("words[4] = 1\n return deliver", CONSUMED),
-        ("words[3] = 0x100000000 - udp.sport + 1000\n return deliver", CONSUMED),
-        ("words[3] = 0x100000000 - udp.sport + 999\n return deliver", DELIVER),
-        ("words[3] = 0x100000000 - udp.sport - 1\n return deliver", DELIVER),
+        (
+            "words[3] = 0x100000000 - udp.sport + 1000\n return deliver",
+            CONSUMED,
+        ),
+        (
+            "words[3] = 0x100000000 - udp.sport + 999\n return deliver",
+            DELIVER,
+        ),
+        (
+            "words[3] = 0x100000000 - udp.sport - 1\n return deliver",
+            DELIVER,
+        ),
     ];
     for (body, want) in cases {
         let mut h = semantics(body);

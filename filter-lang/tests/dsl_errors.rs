@@ -11,7 +11,7 @@ use proptest::prelude::*;
 #[test]
 fn error_snapshots() {
     let cases: &[(&str, &str)] = &[
-(
+        (
             "filter \"udp port 7\"\nhandler {\n    let x = udp.dport +\n}\n",
             "error at 4:1: expected a value: a number, a name, a field such as `udp.dport`, or `(`, found `}`\n  | }\n  | ^\n  = hint: statements are `let x = ...`, `if ... { }`, `for i in 0..N { }`, `return consume|deliver`, assignments and helper calls (docs/DSL.md)",
         ),
@@ -118,8 +118,16 @@ fn verifier_errors_point_at_the_dsl_line() {
     assert_eq!((span.line, span.col), (6, 16));
     let r = e.render(src);
     let mut lines = r.lines();
-    assert!(lines.next().unwrap().starts_with("error at 6:16: the verifier rejects this: "));
-    assert_eq!(lines.next(), Some("  |             if udp.payload[j] == i { out[0:1] = 1 }"));
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with("error at 6:16: the verifier rejects this: ")
+    );
+    assert_eq!(
+        lines.next(),
+        Some("  |             if udp.payload[j] == i { out[0:1] = 1 }")
+    );
     assert_eq!(lines.next(), Some("  |                ^^^^^^^^^^^^^^^^^^^"));
     assert!(r.contains("= verifier: insn "));
 }

@@ -25,12 +25,26 @@ fn examples() -> Vec<(PathBuf, String)> {
 #[test]
 fn every_example_compiles_verifies_and_round_trips() {
     let all = examples();
-    assert_eq!(all.len(), 5, "examples: {:?}", all.iter().map(|e| &e.0).collect::<Vec<_>>());
+    assert_eq!(
+        all.len(),
+        5,
+        "examples: {:?}",
+        all.iter().map(|e| &e.0).collect::<Vec<_>>()
+    );
     for (path, src) in &all {
-        assert!(src.starts_with("# "), "{}: starts with a header comment", path.display());
-        let c = dsl::compile(src).unwrap_or_else(|e| panic!("{}: {}", path.display(), e.render(src)));
+        assert!(
+            src.starts_with("# "),
+            "{}: starts with a header comment",
+            path.display()
+        );
+        let c =
+            dsl::compile(src).unwrap_or_else(|e| panic!("{}: {}", path.display(), e.render(src)));
         assert!(!c.filters.is_empty(), "{}", path.display());
-        assert!(c.filter_program.is_none(), "{}: filters are atoms", path.display());
+        assert!(
+            c.filter_program.is_none(),
+            "{}: filters are atoms",
+            path.display()
+        );
         if let Some(h) = &c.handler {
             assert_eq!(h.program.spans.len(), h.program.words.len());
             assert!(h.program.spans.iter().all(Option::is_some));

@@ -64,7 +64,12 @@ fn full() -> Object {
     o.handler = Some(HandlerCode::Bpf(words(4)));
     o.source_map = Some(SourceMap {
         file: "echo.exo".into(),
-        spans: vec![Some(Span { line: 1, col: 1 }), None, Some(Span { line: 3, col: 9 }), None],
+        spans: vec![
+            Some(Span { line: 1, col: 1 }),
+            None,
+            Some(Span { line: 3, col: 9 }),
+            None,
+        ],
     });
     o.symbols = Some(Symbols {
         regions: vec!["reply".into(), "table".into()],
@@ -79,7 +84,9 @@ fn round_trips() {
         let mut o = Object::new(ProgramType::Packet);
         o.filters = vec![filter(7)];
         o.decls = Some(Decls::default());
-        o.handler = Some(HandlerCode::Wasm(b"\0asm\x01\0\0\0\x01\x04\x01\x60\0\0".to_vec()));
+        o.handler = Some(HandlerCode::Wasm(
+            b"\0asm\x01\0\0\0\x01\x04\x01\x60\0\0".to_vec(),
+        ));
         o
     };
     let memory = {
@@ -129,18 +136,49 @@ fn mutated(f: impl FnOnce(&mut Vec<u8>)) -> Result<Object, E> {
 #[test]
 fn each_rule_has_its_error() {
     let cases: Vec<(&str, Result<Object, E>, E)> = vec![
-        ("empty input", decode(&[]), E::Truncated { what: "object header", need: 4, have: 0 }),
+        (
+            "empty input",
+            decode(&[]),
+            E::Truncated {
+                what: "object header",
+                need: 4,
+                have: 0,
+            },
+        ),
         ("bad magic", mutated(|b| b[1] = b'X'), E::BadMagic),
         ("version 2", mutated(|b| b[4] = 2), E::UnsupportedVersion(2)),
-        ("flags", mutated(|b| b[6] = 1), E::Reserved { what: "the header (flags)" }),
+        (
+            "flags",
+            mutated(|b| b[6] = 1),
+            E::Reserved {
+                what: "the header (flags)",
+            },
+        ),
         ("type 3", mutated(|b| b[8] = 3), E::BadProgramType(3)),
-        ("type reserved", mutated(|b| b[9] = 1), E::Reserved { what: "the header (type)" }),
-        ("packet param", mutated(|b| set_u32(b, 12, 5)), E::TypeParameter(5)),
-        ("memory with filters", mutated(|b| b[8] = 2), E::FiltersNeedPacketType),
+        (
+            "type reserved",
+            mutated(|b| b[9] = 1),
+            E::Reserved {
+                what: "the header (type)",
+            },
+        ),
+        (
+            "packet param",
+            mutated(|b| set_u32(b, 12, 5)),
+            E::TypeParameter(5),
+        ),
+        (
+            "memory with filters",
+            mutated(|b| b[8] = 2),
+            E::FiltersNeedPacketType,
+        ),
         (
             "count too large",
             mutated(|b| set_u32(b, 16, 1 << 30)),
-            E::TooMany { what: "sections", max: 16_390 },
+            E::TooMany {
+                what: "sections",
+                max: 16_390,
+            },
         ),
         (
             "count one short",
@@ -148,20 +186,33 @@ fn each_rule_has_its_error() {
                 let n = u32::from_le_bytes(b[16..20].try_into().unwrap());
                 set_u32(b, 16, n - 1)
             }),
-            E::TrailingBytes { what: "the last section", extra: 8 + (2 + 5) * 2 + (2 + 6) + (2 + 7) },
+            E::TrailingBytes {
+                what: "the last section",
+                extra: 8 + (2 + 5) * 2 + (2 + 6) + (2 + 7),
+            },
         ),
         (
             "truncated",
             mutated(|b| {
                 b.pop();
             }),
-            E::Truncated { what: "symbols", need: 31, have: 30 },
+            E::Truncated {
+                what: "symbols",
+                need: 31,
+                have: 30,
+            },
         ),
-        ("unknown section", mutated(|b| b[20] = 9), E::UnknownSection(9)),
+        (
+            "unknown section",
+            mutated(|b| b[20] = 9),
+            E::UnknownSection(9),
+        ),
         (
             "section reserved",
             mutated(|b| b[22] = 1),
-            E::Reserved { what: "a section header" },
+            E::Reserved {
+                what: "a section header",
+            },
         ),
         (
             "order",
@@ -169,7 +220,10 @@ fn each_rule_has_its_error() {
                 let (at, _) = find(b, kind::DECLS);
                 b[at] = kind::FILTER as u8;
             }),
-            E::SectionOrder { kind: kind::FILTER, after: kind::FILTER_PROGRAM },
+            E::SectionOrder {
+                kind: kind::FILTER,
+                after: kind::FILTER_PROGRAM,
+            },
         ),
         (
             "duplicate",
@@ -182,7 +236,10 @@ fn each_rule_has_its_error() {
         (
             "filter atom kind",
             mutated(|b| b[20 + 8 + 4] = 7),
-            E::Filter { index: 0, error: WireError::BadKind { atom: 0, kind: 7 } },
+            E::Filter {
+                index: 0,
+                error: WireError::BadKind { atom: 0, kind: 7 },
+            },
         ),
         (
             "program length",
@@ -195,7 +252,10 @@ fn each_rule_has_its_error() {
                 b.remove(at + 8);
                 decode(&b)
             },
-            E::BadProgramLength { kind: kind::HANDLER_BPF, len: 31 },
+            E::BadProgramLength {
+                kind: kind::HANDLER_BPF,
+                len: 31,
+            },
         ),
         (
             "region size 0",
@@ -228,7 +288,9 @@ fn each_rule_has_its_error() {
                 let (at, _) = find(b, kind::SYMBOLS);
                 b[at + 8 + 2] = 0xff;
             }),
-            E::BadName { what: "region names" },
+            E::BadName {
+                what: "region names",
+            },
         ),
         (
             "duplicate name",
@@ -237,7 +299,9 @@ fn each_rule_has_its_error() {
                 // "reply" -> "table" is the same length as "table".
                 b[at + 8 + 2..at + 8 + 7].copy_from_slice(b"table");
             }),
-            E::DuplicateName { what: "region names" },
+            E::DuplicateName {
+                what: "region names",
+            },
         ),
     ];
     for (what, got, want) in cases {
@@ -268,7 +332,12 @@ fn structural_rules() {
     assert_eq!(enc(&o), Err(E::SourceMapWithoutHandler));
     let mut o = full();
     o.symbols.as_mut().unwrap().counters[0] = String::new();
-    assert_eq!(enc(&o), Err(E::BadName { what: "counter names" }));
+    assert_eq!(
+        enc(&o),
+        Err(E::BadName {
+            what: "counter names"
+        })
+    );
     let mut o = full();
     o.symbols.as_mut().unwrap().regions.pop();
     o.symbols.as_mut().unwrap().counters.push("extra".into());
@@ -276,7 +345,13 @@ fn structural_rules() {
     assert_eq!(enc(&Object::new(ProgramType::Packet)), Err(E::Empty));
     let mut o = full();
     o.filters = (0..16_385).map(|i| filter(i % 65536)).collect();
-    assert_eq!(enc(&o), Err(E::TooMany { what: "filters", max: 16_384 }));
+    assert_eq!(
+        enc(&o),
+        Err(E::TooMany {
+            what: "filters",
+            max: 16_384
+        })
+    );
     // Both handlers: the BPF section, then a WebAssembly one.
     let mut b = enc(&full()).unwrap();
     let (at, len) = find(&b, kind::HANDLER_BPF);

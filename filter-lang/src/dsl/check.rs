@@ -327,15 +327,12 @@ impl Checker {
         }
         let id = self.ranges.len() as VarId;
         self.ranges.push(None);
-        self.scopes
-            .last_mut()
-            .expect("a scope is open")
-            .push(Var {
-                name: name.name.clone(),
-                id,
-                ty,
-                is_loop,
-            });
+        self.scopes.last_mut().expect("a scope is open").push(Var {
+            name: name.name.clone(),
+            id,
+            ty,
+            is_loop,
+        });
         Ok(id)
     }
 
@@ -499,7 +496,8 @@ impl Checker {
         let place = match &target.kind {
             ExprKind::Name(n) => {
                 let Some(var) = self.var(n) else {
-                    return if self.consts.iter().any(|(c, _)| c == n) || layers::constant(n).is_some()
+                    return if self.consts.iter().any(|(c, _)| c == n)
+                        || layers::constant(n).is_some()
                     {
                         err(ErrorKind::NotAssignable("a constant"), target.span)
                     } else {
@@ -767,7 +765,11 @@ impl Checker {
                     _ => ta == Ty::Int && tb == Ty::Int,
                 };
                 if !ok {
-                    let (bad, span) = if ta != Ty::Int { (ta, a.span) } else { (tb, b.span) };
+                    let (bad, span) = if ta != Ty::Int {
+                        (ta, a.span)
+                    } else {
+                        (tb, b.span)
+                    };
                     return err(
                         ErrorKind::Type {
                             expected: if ta == Ty::Bool && tb == Ty::Bool {

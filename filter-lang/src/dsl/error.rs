@@ -153,8 +153,12 @@ impl Error {
             K::BadRegionSize { .. } => "a region holds 1 to 16,777,216 bytes",
             K::TooMany { .. } => "use fewer declarations",
             K::UnknownName(_) => "declare it with `let`, `const`, `region` or `counter` first",
-            K::UnknownField { layer, .. } => return format!("fields of {layer}: {}", fields_of(layer)),
-            K::UnknownLayer(_) => "protocols are eth, ip, arp, udp, tcp, icmp (and udp.payload, tcp.payload, icmp.payload)",
+            K::UnknownField { layer, .. } => {
+                return format!("fields of {layer}: {}", fields_of(layer));
+            }
+            K::UnknownLayer(_) => {
+                "protocols are eth, ip, arp, udp, tcp, icmp (and udp.payload, tcp.payload, icmp.payload)"
+            }
             K::UnknownFunction(_) => {
                 "functions: now, count, copy, copy_csum, checksum, send, wake, offset"
             }
@@ -175,7 +179,9 @@ impl Error {
             K::OutOfRange { .. } => "use a value within the range shown",
             K::ConstArith(_) => "constant arithmetic is checked like run-time arithmetic",
             K::BadSize(_) => "write [offset:1], [offset:2], [offset:4] or [offset:8]",
-            K::LoopBound => "write `for i in 0..16`: bounds are constants; use `break` to stop early",
+            K::LoopBound => {
+                "write `for i in 0..16`: bounds are constants; use `break` to stop early"
+            }
             K::LoopTooLong { .. } => "loop over fewer iterations",
             K::OutsideLoop(_) => "use it inside a `for` loop",
             K::LoopVariable(_) => "copy it into a `let` variable first",
@@ -191,7 +197,9 @@ impl Error {
                 VerifyErrorKind::TooComplex { .. } | VerifyErrorKind::TooManyStates { .. } => {
                     "loops multiply the paths the verifier explores: use fewer iterations or fewer branches in loop bodies"
                 }
-                _ => "the compiled handler breaks a verifier rule; this is a compiler bug worth reporting",
+                _ => {
+                    "the compiled handler breaks a verifier rule; this is a compiler bug worth reporting"
+                }
             },
         })
     }

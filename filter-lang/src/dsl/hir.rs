@@ -34,7 +34,10 @@ pub enum ExprKind {
     /// The receiving interface (`pkt.ifindex`).
     IfIndex,
     /// Where `layer` starts in `mem` (`offset(udp)`).
-    Offset { mem: Mem, layer: Layer },
+    Offset {
+        mem: Mem,
+        layer: Layer,
+    },
     /// A protocol field.
     Field {
         mem: Mem,

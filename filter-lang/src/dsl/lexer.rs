@@ -155,10 +155,7 @@ pub fn lex(src: &str) -> Result<Vec<Token>, Error> {
                         i += n + 2;
                     }
                     None => {
-                        return Err(Error::new(
-                            ErrorKind::UnterminatedString,
-                            Span::new(i, end),
-                        ));
+                        return Err(Error::new(ErrorKind::UnterminatedString, Span::new(i, end)));
                     }
                 }
             }

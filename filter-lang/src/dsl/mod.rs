@@ -173,26 +173,20 @@ fn spec_of(h: &hir::Handler) -> ProgramSpec {
 pub fn compile(src: &str) -> Result<Compiled, Error> {
     let u = compile_unverified(src)?;
     let handler = match u.handler {
-        Some((out, spec, region_names, counter_names)) => {
-            match verify(&out.program, &spec) {
-                Ok(verified) => Some(Handler {
-                    program: out.program,
-                    byte_spans: out.byte_spans,
-                    spec,
-                    region_names,
-                    counter_names,
-                    verified,
-                }),
-                Err(e) => {
-                    let span = out
-                        .byte_spans
-                        .get(e.pc)
-                        .copied()
-                        .unwrap_or(Span::new(0, 0));
-                    return Err(Error::new(ErrorKind::Rejected(e), span));
-                }
+        Some((out, spec, region_names, counter_names)) => match verify(&out.program, &spec) {
+            Ok(verified) => Some(Handler {
+                program: out.program,
+                byte_spans: out.byte_spans,
+                spec,
+                region_names,
+                counter_names,
+                verified,
+            }),
+            Err(e) => {
+                let span = out.byte_spans.get(e.pc).copied().unwrap_or(Span::new(0, 0));
+                return Err(Error::new(ErrorKind::Rejected(e), span));
             }
-        }
+        },
         None => None,
     };
     Ok(Compiled {

@@ -52,7 +52,13 @@ impl Parser<'_> {
     }
 
     fn skip_newlines(&mut self) {
-        while matches!(self.toks.get(self.pos), Some(Token { tok: Tok::Newline, .. })) {
+        while matches!(
+            self.toks.get(self.pos),
+            Some(Token {
+                tok: Tok::Newline,
+                ..
+            })
+        ) {
             self.pos += 1;
         }
     }
@@ -447,7 +453,8 @@ impl Parser<'_> {
         self.after_operator();
         let r = self.binary(0)?;
         if self.cmp_op().is_some() {
-            return self.unexpected("the end of the comparison (comparisons do not chain: use `&&`)");
+            return self
+                .unexpected("the end of the comparison (comparisons do not chain: use `&&`)");
         }
         Ok(Expr {
             span: l.span.to(r.span),

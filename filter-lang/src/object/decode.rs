@@ -229,7 +229,10 @@ pub fn decode(bytes: &[u8]) -> Result<Object, E> {
             return Err(E::UnknownSection(k));
         }
         if k < last {
-            return Err(E::SectionOrder { kind: k, after: last });
+            return Err(E::SectionOrder {
+                kind: k,
+                after: last,
+            });
         }
         if k == last && k != kind::FILTER {
             return Err(E::DuplicateSection(k));

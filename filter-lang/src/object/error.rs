@@ -129,7 +129,10 @@ impl fmt::Display for ObjectError {
                 super::limits::MAX_REGION_BYTES
             ),
             E::BadRegionFlags { index, flags } => {
-                write!(f, "region {index} has flags {flags:#x} (only bit 0, writable)")
+                write!(
+                    f,
+                    "region {index} has flags {flags:#x} (only bit 0, writable)"
+                )
             }
             E::BadWasm => write!(
                 f,
@@ -142,10 +145,7 @@ impl fmt::Display for ObjectError {
             ),
             E::BadSpan { index } => write!(f, "source map span {index} has line 0 and a column"),
             E::SymbolsWithoutDecls => write!(f, "a symbols section without declarations"),
-            E::BadName { what } => write!(
-                f,
-                "{what} is empty, longer than allowed or not UTF-8"
-            ),
+            E::BadName { what } => write!(f, "{what} is empty, longer than allowed or not UTF-8"),
             E::DuplicateName { what } => write!(f, "two {what} with the same name"),
             E::Inconsistent => write!(
                 f,

@@ -3,7 +3,7 @@
 //! for compiled handlers on the reference interpreter.
 #![allow(dead_code)]
 
-use etherparse::{Ethernet2Header, EtherType, IpNumber, Ipv4Header, Ipv4Options, UdpHeader};
+use etherparse::{EtherType, Ethernet2Header, IpNumber, Ipv4Header, Ipv4Options, UdpHeader};
 use filter_lang::bpf::ash::RecordingEnv;
 use filter_lang::bpf::interp::{Interpreter, RunOptions, packet_memory, run_packet};
 use filter_lang::dsl;

@@ -54,7 +54,12 @@ impl Gen<'_> {
             ),
             ExprKind::Offset { mem, layer } => self.base_offset(*mem, layer.base())?,
             ExprKind::Field { mem, layer, field } => {
-                self.access(*mem, Some(*layer), Off::Const(field.off as u64), field.bytes)?;
+                self.access(
+                    *mem,
+                    Some(*layer),
+                    Off::Const(field.off as u64),
+                    field.bytes,
+                )?;
                 self.load_field(field);
             }
             ExprKind::Raw {

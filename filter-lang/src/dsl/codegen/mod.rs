@@ -82,7 +82,10 @@ pub fn generate(
     // Pass 1 finds the regions the body uses; pass 2 reserves slots for
     // just those.
     let all: BTreeSet<u32> = (0..h.regions.len() as u32).collect();
-    let used = Gen::new(h, region_names, &all)?.body()?.regions_used.clone();
+    let used = Gen::new(h, region_names, &all)?
+        .body()?
+        .regions_used
+        .clone();
     let g = Gen::new(h, region_names, &used)?.body()?;
     g.finish(src, max_insns)
 }
@@ -123,8 +126,18 @@ impl<'h> Gen<'h> {
         let body_spans = core::mem::take(&mut self.spans);
         self.span = self.h.span;
         self.mov(CTX, Reg::R1);
-        self.load(Size::DW, DATA, CTX, crate::bpf::spec::packet_ctx::DATA as i16);
-        self.load(Size::DW, END, CTX, crate::bpf::spec::packet_ctx::DATA_END as i16);
+        self.load(
+            Size::DW,
+            DATA,
+            CTX,
+            crate::bpf::spec::packet_ctx::DATA as i16,
+        );
+        self.load(
+            Size::DW,
+            END,
+            CTX,
+            crate::bpf::spec::packet_ctx::DATA_END as i16,
+        );
         for (id, slot) in self.region_slots.clone().iter().enumerate() {
             if let Some(slot) = slot {
                 self.mov_imm(Reg::R1, id as u64);
@@ -223,7 +236,10 @@ impl<'h> Gen<'h> {
 
     pub(super) fn ja(&mut self, l: Label) {
         self.fixups.push((self.ops.len(), l));
-        self.op(Op::Ja { off: 0, long: false });
+        self.op(Op::Ja {
+            off: 0,
+            long: false,
+        });
     }
 
     /// `if dst cond src goto l` (64-bit).

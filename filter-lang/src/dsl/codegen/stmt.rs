@@ -96,7 +96,11 @@ impl Gen<'_> {
             Stmt::Break(span) | Stmt::Continue(span) => {
                 self.span = *span;
                 let &(cont, brk) = self.loops.last().expect("checked: inside a loop");
-                self.ja(if matches!(s, Stmt::Break(_)) { brk } else { cont });
+                self.ja(if matches!(s, Stmt::Break(_)) {
+                    brk
+                } else {
+                    cont
+                });
             }
             Stmt::Return(v, span) => {
                 self.span = *span;
