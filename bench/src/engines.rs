@@ -58,9 +58,17 @@ impl ExoJit {
     /// kernel's path); the context points at `packet`, which
     /// must outlive the value and not move.
     pub fn new(words: &[Insn], packet: &[u8]) -> Result<ExoJit, String> {
+        Self::with_options(words, packet, CompileOptions::default())
+    }
+
+    /// As [`ExoJit::new`], with compile options (e.g. constant blinding).
+    pub fn with_options(
+        words: &[Insn],
+        packet: &[u8],
+        opts: CompileOptions,
+    ) -> Result<ExoJit, String> {
         let v = verify_packet(words)?;
-        let c =
-            compile_verified(words, &v, &CompileOptions::default()).map_err(|e| e.to_string())?;
+        let c = compile_verified(words, &v, &opts).map_err(|e| e.to_string())?;
         let code = ExecBuffer::new(&c).map_err(|e| e.to_string())?;
         let mut ctx = Box::new([0u8; packet_ctx::SIZE]);
         let data = packet.as_ptr() as u64;

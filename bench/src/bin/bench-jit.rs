@@ -17,12 +17,13 @@ use serde_json::{Value, json};
 use std::fmt::Write as _;
 use std::time::Instant;
 
-const ENGINES: [&str; 5] = [
+const ENGINES: [&str; 6] = [
     "exo-interp",
     "exo-jit",
     "rbpf-interp",
     "rbpf-jit",
     "linux-jit",
+    "exo-jit blinded",
 ];
 
 struct Opts {
@@ -248,6 +249,13 @@ fn main() {
         let mut exo_jit = ExoJit::new(&h.words, &h.packet);
         let mut rbpf_interp = RbpfInterp::new(&h.words, &h.packet);
         let mut rbpf_jit = RbpfJit::new(&h.words, &h.packet);
+        let mut exo_blind = ExoJit::with_options(
+            &h.words,
+            &h.packet,
+            CompileOptions {
+                blinding: Some(0x9e37_79b9_7f4a_7c15),
+            },
+        );
         let engines: Vec<Result<(Sampler<'_>, Value), String>> = vec![
             match &mut exo_interp {
                 Ok(e) => prepare(&opts, expect, || e.run()),
@@ -266,6 +274,10 @@ fn main() {
                 Err(e) => Err(e.clone()),
             },
             prepare_linux(h, expect),
+            match &mut exo_blind {
+                Ok(e) => prepare(&opts, expect, || e.run()),
+                Err(e) => Err(e.clone()),
+            },
         ];
         let out = sample_interleaved(&opts, engines);
         rows.push((h, out));
@@ -341,7 +353,7 @@ fn report(opts: &Opts, rows: &[(&Handler, Vec<Outcome>)], compile_rows: &[Compil
     );
     let _ = writeln!(
         md,
-        "ns per run, median (min in parentheses). Identical bytecode in every engine; for Linux the two context loads are rewritten for `xdp_md` (32-bit data/data_end at 0/4) and the program runs as XDP under `BPF_PROG_TEST_RUN` (kernel-reported time: whole ns, truncated). Ratios are medians of this run: > 1 means exo's JIT is faster.\n"
+        "ns per run, median (min in parentheses). Identical bytecode in every engine; for Linux the two context loads are rewritten for `xdp_md` (32-bit data/data_end at 0/4) and the program runs as XDP under `BPF_PROG_TEST_RUN` (kernel-reported time: whole ns, truncated). Ratios are medians of this run: > 1 means exo's JIT is faster. `exo-jit blinded` is exo's JIT with constant blinding on (Linux's `bpf_jit_harden` is shown above). Engines are sampled in interleaved rounds.\n"
     );
     let _ = writeln!(
         md,
