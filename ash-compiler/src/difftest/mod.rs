@@ -2,7 +2,8 @@
 //! (feature `host`): used by the property tests, the cargo-fuzz target and
 //! the guard-page harness.
 //!
-//! * [`generate`]: programs that are safe by construction, from a byte source.
+//! * [`generate`]: programs that are safe by construction, from a byte
+//!   [`source`].
 //! * [`check`]: verifies a case (the generator must only produce programs
 //!   the verifier accepts), runs it in the interpreter, then in the JIT
 //!   (plain, blinded, and with every region fenced by guard pages) and
@@ -10,6 +11,7 @@
 //!   helper effects.
 
 pub mod generate;
+pub mod source;
 
 use crate::handler::{CompileOptions, compile, compile_verified};
 use crate::host::{ExecBuffer, Flush, GuardedBuf};

@@ -9,12 +9,14 @@
 //! verifier.
 //!
 //! * [`analysis`]: function boundaries, registers and stack use.
+//! * [`frame`]: native stack frames and the worst-case stack depth.
 //! * [`translate`]: the op-by-op translation and jump layout.
 //! * [`regmap`]: the BPF-to-x86-64 register mapping.
 //! * [`blind`]: constant-blinding keys.
 
 pub mod analysis;
 pub mod blind;
+pub mod frame;
 pub mod regmap;
 mod translate;
 
