@@ -160,6 +160,23 @@ pub unsafe fn call(
     }
 }
 
+/// Runs placed code that calls no helpers ([`crate::Compiled::calls_helpers`]
+/// is false): no environment is built; r0 is returned.
+///
+/// # Safety
+/// As [`call`], and the code must come from a program without helper calls
+/// (its third argument, a null pointer here, is then never used).
+#[inline]
+pub unsafe fn call_without_helpers(entry: *const u8, r1: u64, r2: u64) -> u64 {
+    // SAFETY: per this function's contract, `entry` is compiled code with the
+    // `EntryFn` signature in executable memory.
+    let f: EntryFn = unsafe { core::mem::transmute::<*const u8, EntryFn>(entry) };
+    // SAFETY: the verifier's proofs make the code touch only memory reachable
+    // from r1/r2 and its own stack; without helper calls it never reads the
+    // environment pointer.
+    unsafe { f(r1, r2, core::ptr::null_mut()) }
+}
+
 /// One memory region helpers may touch, by real address.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Region {

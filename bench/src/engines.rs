@@ -49,6 +49,7 @@ pub fn verify_packet(words: &[Insn]) -> Result<Verified, String> {
 /// exo's JIT: compiled code in an [`ExecBuffer`], a real context.
 pub struct ExoJit {
     code: ExecBuffer,
+    calls_helpers: bool,
     ctx: Box<[u8; packet_ctx::SIZE]>,
     mem: RegionMemory,
 }
@@ -76,6 +77,7 @@ impl ExoJit {
         ctx[8..16].copy_from_slice(&(data + packet.len() as u64).to_le_bytes());
         ctx[16..20].copy_from_slice(&(packet.len() as u32).to_le_bytes());
         Ok(ExoJit {
+            calls_helpers: c.calls_helpers,
             code,
             ctx,
             // SAFETY: no regions: the handlers call no helpers.
@@ -85,6 +87,10 @@ impl ExoJit {
 
     pub fn run(&mut self) -> u64 {
         let ctx = self.ctx.as_ptr() as u64;
+        if !self.calls_helpers {
+            // SAFETY: as below, and the program calls no helpers.
+            return unsafe { runtime::call_without_helpers(self.code.entry(), ctx, 0) };
+        }
         // SAFETY: the program was verified as a packet handler and the
         // context describes the live packet given to `new`.
         match unsafe { runtime::call(self.code.entry(), ctx, 0, &mut NoHelpers, &mut self.mem) } {

@@ -51,6 +51,10 @@ pub struct Compiled {
     /// Each function as (BPF word of its first instruction, offset of its
     /// prologue in `code`); the main program first.
     pub functions: Vec<(usize, usize)>,
+    /// Whether the code calls helpers (and so needs a [`crate::runtime::JitEnv`];
+    /// code without helper calls never touches its third argument, see
+    /// [`crate::runtime::call_without_helpers`]).
+    pub calls_helpers: bool,
     /// Native stack bytes the program may use at most, excluding helper calls'
     /// own frames (the trampoline and the helper function).
     pub max_native_stack: usize,

@@ -521,6 +521,7 @@ pub fn translate(
             .zip(&labels.func)
             .map(|(f, &off)| (f.start, off))
             .collect(),
+        calls_helpers: prog.has_helper_calls,
         max_native_stack: max_native_stack(prog, &frame),
         passes,
     })
