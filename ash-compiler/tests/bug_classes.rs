@@ -777,6 +777,30 @@ fn jumps() {
         &[],
         3,
     );
+    // Offsets count words: lddw is two of them, forward and backward.
+    check(
+        &[
+            mov64(0, 0),
+            jmp(Width::W64, JmpCond::Eq, 0, Operand::Imm(0), 2),
+            lddw(0, 5),
+            exit(),
+        ],
+        &[],
+        0,
+    );
+    check(
+        &[
+            mov64(0, 0),
+            ja(4),
+            lddw(1, 7),
+            alu64r(AluOp::Add, 0, 1),
+            exit(),
+            lddw(1, 40),
+            ja(-5),
+        ],
+        &[],
+        40,
+    );
     // Offset zero is a no-op.
     check(
         &[

@@ -57,3 +57,60 @@ fn calls_helpers_is_set_by_helper_calls_only() {
     assert!(compile(&callx, &opts).expect("compiles").calls_helpers);
     assert!(!compile(&without, &opts).expect("compiles").calls_helpers);
 }
+
+/// `compile` is total: malformed structure gets an error, never a panic or code.
+#[test]
+fn compile_rejects_malformed_structure() {
+    use ash_compiler::CompileError;
+    use filter_lang::bpf::Insn;
+    let opts = CompileOptions::default();
+    let err = |w: &[Insn]| compile(w, &opts).err();
+    assert_eq!(err(&[]), Some(CompileError::Empty));
+    // Into the second word of lddw.
+    assert!(matches!(
+        err(&words(&[ja(1), lddw(0, 1), exit()])),
+        Some(CompileError::BadJumpTarget { pc: 0, target: 2 })
+    ));
+    // Past the end.
+    assert!(matches!(
+        err(&words(&[ja(5), exit()])),
+        Some(CompileError::BadJumpTarget { .. })
+    ));
+    // From one function into another.
+    assert!(matches!(
+        err(&words(&[
+            Op::CallLocal { off: 1 },
+            exit(),
+            mov64(0, 1),
+            ja(-3)
+        ])),
+        Some(CompileError::BadJumpTarget { .. })
+    ));
+    // A local call to a non-instruction.
+    assert!(matches!(
+        err(&words(&[Op::CallLocal { off: 5 }, exit()])),
+        Some(CompileError::BadCallTarget { .. })
+    ));
+    // A function that can run past its end.
+    assert!(matches!(
+        err(&words(&[mov64(0, 1)])),
+        Some(CompileError::FallsOffEnd { pc: 0 })
+    ));
+    // Legacy packet loads.
+    assert!(matches!(
+        err(&words(&[
+            Op::LegacyPacketLoad {
+                size: Size::W,
+                index: None,
+                imm: 0
+            },
+            exit()
+        ])),
+        Some(CompileError::LegacyPacketLoad { pc: 0 })
+    ));
+    // An undecodable word.
+    assert!(matches!(
+        err(&[Insn::new(0xff, 0, 0, 0, 0)]),
+        Some(CompileError::Decode { pc: 0, .. })
+    ));
+}
