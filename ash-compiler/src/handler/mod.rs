@@ -10,7 +10,7 @@
 //!
 //! * [`analysis`]: function boundaries, registers and stack use.
 //! * [`frame`]: native stack frames and the worst-case stack depth.
-//! * [`translate`]: the op-by-op translation and jump layout.
+//! * `translate`: the op-by-op translation and jump layout.
 //! * [`regmap`]: the BPF-to-x86-64 register mapping.
 //! * [`blind`]: constant-blinding keys.
 
