@@ -95,6 +95,10 @@ fn error_snapshots() {
             "filter \"udp\"\nhandler {\n    let x = (((((((((((((((((((((((((((((((((((((((((((((((((((1)))))))))))))))))))))))))))))))))))))))))))))))))\n    return deliver\n}\n",
             "error at 3:60: nested too deeply\n  |     let x = (((((((((((((((((((((((((((((((((((((((((((((((((((1)))))))))))))))))))))))))))))))))))))))))))))))))\n  |                                                            ^\n  = hint: simplify the nesting",
         ),
+        (
+            "filter \"udp\"\nregion w: u32[4] writable\nhandler {\n    let x = w.len\n    return deliver\n}\n",
+            "error at 4:15: region `w` is not a bytes region (only bytes regions have protocol fields)\n  |     let x = w.len\n  |               ^^^\n  = hint: bytes regions take `name[off:size]` and protocol fields; u16/u32/u64 regions take `name[index]`",
+        ),
     ];
     for (src, want) in cases {
         match dsl::compile(src) {

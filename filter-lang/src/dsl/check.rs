@@ -919,7 +919,13 @@ impl Checker {
                 ),
                 None => err(ErrorKind::UnknownLayer(last.to_string()), lspan),
             },
-            View::Array(..) => unreachable!("view() rejects fields of arrays"),
+            View::Array(..) => err(
+                ErrorKind::RegionKind {
+                    name: p[0].0.to_string(),
+                    expected: "a bytes region (only bytes regions have protocol fields)",
+                },
+                lspan,
+            ),
         }
     }
 
