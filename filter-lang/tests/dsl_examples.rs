@@ -106,3 +106,27 @@ fn udp_frame_to(port: u16) -> Vec<u8> {
     f[38..40].copy_from_slice(&8u16.to_be_bytes());
     f
 }
+
+#[test]
+fn filters_atoms_cannot_express_become_one_filter_program() {
+    use filter_lang::bpf::interp::Interpreter;
+    use filter_lang::pcap::bytecode;
+    let src = "filter \"udp port 53\"\nfilter \"len > 100\"\n";
+    let c = dsl::compile(src).unwrap();
+    assert!(!c.filters.is_empty());
+    let words = c
+        .filter_program
+        .clone()
+        .expect("`len > 100` needs bytecode");
+    let interp = Interpreter::new(&words).unwrap();
+    let frame = vec![0u8; 60];
+    assert!(!bytecode::run(&interp, &frame, 60).unwrap());
+    assert!(bytecode::run(&interp, &frame, 101).unwrap());
+    let obj = c.object("f.exo");
+    assert_eq!(decode(&encode(&obj).unwrap()).unwrap(), obj);
+
+    let two = "filter \"len > 100\"\nfilter \"ip[2:2] * 2 > 80\"\n";
+    let e = dsl::compile(two).unwrap_err();
+    assert_eq!(e.kind, dsl::ErrorKind::TwoBytecodeFilters);
+    assert_eq!(e.line_col(two), (2, 9));
+}
