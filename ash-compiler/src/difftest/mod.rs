@@ -4,6 +4,7 @@
 //!
 //! * [`generate`]: programs that are safe by construction, from a byte
 //!   [`source`].
+//! * [`trie`]: the filter-trie compiler against the merged classifier.
 //! * [`check`]: verifies a case (the generator must only produce programs
 //!   the verifier accepts), runs it in the interpreter, then in the JIT
 //!   (plain, blinded, and with every region fenced by guard pages) and
@@ -12,6 +13,7 @@
 
 pub mod generate;
 pub mod source;
+pub mod trie;
 
 use crate::handler::{CompileOptions, compile, compile_verified};
 use crate::host::{ExecBuffer, Flush, GuardedBuf};
