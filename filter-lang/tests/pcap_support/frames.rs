@@ -193,14 +193,7 @@ pub fn mixed() -> Vec<Packet> {
         // payload bytes look like ports 53/53).
         let first = ipv4(s, d, 17, 0, 0x2000, &udp(sp, 53, b"frag"));
         out.push(pkt(eth(MAC_B, MAC_A, 0x800, &first)));
-        let later = ipv4(
-            s,
-            d,
-            17,
-            opts,
-            1 + i as u16,
-            &[0, 53, 0, 53, 0, 0, 0, 0],
-        );
+        let later = ipv4(s, d, 17, opts, 1 + i as u16, &[0, 53, 0, 53, 0, 0, 0, 0]);
         out.push(pkt(eth(MAC_B, MAC_A, 0x800, &later)));
     }
     // ICMP, IGMP.
