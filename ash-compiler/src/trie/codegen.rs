@@ -124,8 +124,10 @@ impl Gen<'_> {
         match width {
             FieldWidth::B1 => self.a.load(OpSize::B8, Reg::Rax, m),
             FieldWidth::B2 => {
+                // Swap in the full register (no partial-register write).
                 self.a.load(OpSize::B16, Reg::Rax, m);
-                self.a.shift_ri(ShiftOp::Rol, OpSize::B16, Reg::Rax, 8);
+                self.a.bswap(OpSize::B32, Reg::Rax);
+                self.a.shift_ri(ShiftOp::Shr, OpSize::B32, Reg::Rax, 16);
             }
             FieldWidth::B4 => {
                 self.a.load(OpSize::B32, Reg::Rax, m);
@@ -312,9 +314,11 @@ impl Gen<'_> {
         self.stats.nodes += 1;
         let n = self.c.node(id);
         let branches = Self::branches(n);
-        if id != self.c.root() && !branches.is_empty() {
+        if id != self.c.root() && branches.len() > 1 {
             self.leaves.note_max_depth(id, n.max_depth());
-            // Prune: nothing below can beat the best found so far.
+            // Prune: nothing below can beat the best found so far. Only
+            // worth a test where the walk would otherwise explore several
+            // branches; skipping it never changes the result.
             self.a
                 .alu_ri(AluRR::Cmp, OpSize::B32, BEST_DEPTH, n.max_depth() as i32);
             self.jcc_to(Cond::G, self.gret);
