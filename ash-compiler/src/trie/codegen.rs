@@ -476,8 +476,13 @@ impl Gen<'_> {
         self.a
             .alu_rr(AluRR::Test, OpSize::B32, BEST_DEPTH, BEST_DEPTH);
         let none = self.jcc_fwd(Cond::L);
-        self.a.store(OpSize::B32, Mem::new(Reg::Rdx, 0), BEST_ID);
-        self.a.store(OpSize::B32, Mem::new(Reg::Rdx, 4), BEST_OWNER);
+        // One 8-byte store of [id, owner] (both registers hold zero-extended
+        // 32-bit values), so the caller's 8-byte read of `out` is forwarded
+        // from the store instead of stalling on two 4-byte ones.
+        self.a.mov_rr(OpSize::B64, Reg::Rcx, BEST_OWNER);
+        self.a.shift_ri(ShiftOp::Shl, OpSize::B64, Reg::Rcx, 32);
+        self.a.alu_rr(AluRR::Or, OpSize::B64, Reg::Rcx, BEST_ID);
+        self.a.store(OpSize::B64, Mem::new(Reg::Rdx, 0), Reg::Rcx);
         self.a.mov_ri32(Reg::Rax, 1);
         self.bind(none);
         for r in [HEADERS, BEST_OWNER, BEST_ID, BEST_DEPTH, BASE] {
