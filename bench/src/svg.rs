@@ -51,8 +51,9 @@ pub fn grouped_bars(title: &str, unit: &str, series: &[&str], groups: &[Group]) 
         esc(title)
     );
     // Legend.
+    let step = ((width - left - 10.0) / series.len().max(1) as f64).min(140.0);
     for (i, name) in series.iter().enumerate() {
-        let lx = left + i as f64 * 140.0;
+        let lx = left + i as f64 * step;
         let _ = writeln!(
             s,
             r#"<rect x="{lx}" y="32" width="10" height="10" fill="{}"/><text x="{}" y="41">{}</text>"#,

@@ -379,7 +379,10 @@ fn report(opts: &Opts, rows: &[Row]) {
     let groups: Vec<Group> = rows
         .iter()
         .map(|r| Group {
-            label: format!("{} filters", r.filters),
+            label: match r.filters {
+                1 => "1 filter".to_string(),
+                n => format!("{n} filters"),
+            },
             values: r.ns.iter().map(|x| Some(x.median)).collect(),
         })
         .collect();
