@@ -1014,3 +1014,38 @@ fn verifier_facts_remove_division_checks() {
         }
     }
 }
+
+/// Constant blinding keeps program-chosen immediates (ALU, jump, store and
+/// `lddw` constants) out of the code; without blinding they are there.
+#[test]
+fn blinding_keeps_immediates_out_of_code() {
+    use ash_compiler::{CompileOptions, compile};
+    let (a, b, c, d) = (
+        0x5a3c_96e1u32,
+        0x3c5a_e196u32,
+        0x69a5_c33cu32,
+        0x0f1e_2d3c_4b5a_6978u64,
+    );
+    let ops = [
+        mov64(0, a as i32),
+        alu64i(AluOp::Xor, 0, b as i32),
+        jmp(Width::W64, JmpCond::Eq, 0, Operand::Imm(c as i32), 1),
+        st(Size::W, 10, -4, c as i32),
+        lddw(2, d),
+        alu64r(AluOp::Add, 0, 2),
+        exit(),
+    ];
+    let w = words(&ops);
+    let contains = |code: &[u8], v: &[u8]| code.windows(v.len()).any(|x| x == v);
+    let plain = compile(&w, &CompileOptions::default()).expect("compiles");
+    let blinded = compile(&w, &CompileOptions { blinding: Some(1) }).expect("compiles");
+    for v in [a.to_le_bytes(), b.to_le_bytes(), c.to_le_bytes()] {
+        assert!(contains(&plain.code, &v));
+        assert!(!contains(&blinded.code, &v), "{v:02x?} in blinded code");
+    }
+    assert!(contains(&plain.code, &d.to_le_bytes()));
+    assert!(!contains(&blinded.code, &d.to_le_bytes()[..4]));
+    assert!(!contains(&blinded.code, &d.to_le_bytes()[4..]));
+    // And the result is the same (checked blinded and unblinded).
+    check(&ops, &[], (a ^ b) as u64 + d);
+}

@@ -14,7 +14,20 @@ fn compiled_trie_matches_the_classifier() {
     for seed in 1..200u64 {
         for (s, opts) in [
             (seed * 0x9e37_79b9, TrieOptions::default()),
-            (seed * 0x5851_f42d, TrieOptions { linear_max: 0 }),
+            (
+                seed * 0x5851_f42d,
+                TrieOptions {
+                    linear_max: 0,
+                    ..TrieOptions::default()
+                },
+            ),
+            (
+                seed * 0x2545_f491,
+                TrieOptions {
+                    blinding: Some(seed),
+                    ..TrieOptions::default()
+                },
+            ),
         ] {
             match check_case(&mut Rng::from_seed(s), opts) {
                 Ok(n) => in_place += n,
@@ -105,7 +118,71 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
     #[test]
     fn compiled_trie_matches_for_any_seed(seed in any::<u64>(), linear_max in 0usize..6) {
-        let r = check_case(&mut Rng::from_seed(seed), TrieOptions { linear_max });
+        let opts = TrieOptions {
+            linear_max,
+            blinding: (seed & 1 == 1).then_some(seed),
+        };
+        let r = check_case(&mut Rng::from_seed(seed), opts);
         prop_assert!(r.is_ok(), "{:?}", r);
+    }
+}
+
+/// With blinding, no filter value or mask appears in the compiled code (as
+/// an immediate or as a dispatch-table key); without it they do.
+#[test]
+fn blinding_keeps_filter_constants_out_of_code() {
+    let distinctive = [0x5a3c_96e1u32, 0x3c5a_e196, 0x69a5_c33c];
+    let mut c = Classifier::new();
+    // One value in a compare chain, with a mask.
+    let f = Filter::new(vec![Atom::Cmp {
+        off: 30,
+        width: FieldWidth::B4,
+        mask: distinctive[1],
+        value: distinctive[0] & distinctive[1],
+    }])
+    .unwrap();
+    c.insert(f, 1).unwrap();
+    // Many values whose children continue (not leaves): a dispatch table
+    // placed after the code.
+    for i in 0..12u32 {
+        let f = Filter::new(vec![
+            Atom::Cmp {
+                off: 12,
+                width: FieldWidth::B4,
+                mask: u32::MAX,
+                value: distinctive[2] ^ i,
+            },
+            Atom::Cmp {
+                off: 20,
+                width: FieldWidth::B1,
+                mask: 0xff,
+                value: 6,
+            },
+        ])
+        .unwrap();
+        c.insert(f, 2).unwrap();
+    }
+    let contains = |code: &[u8], v: u32| code.windows(4).any(|w| w == v.to_le_bytes());
+    let plain = compile_trie(&c, &TrieOptions::default()).unwrap();
+    assert!(
+        plain.stats.perfect_groups + plain.stats.open_groups == 1,
+        "{:?}",
+        plain.stats
+    );
+    assert!(contains(&plain.code, distinctive[0] & distinctive[1]));
+    assert!(contains(&plain.code, distinctive[1]));
+    assert!(contains(&plain.code, distinctive[2] ^ 3));
+    let blinded = compile_trie(
+        &c,
+        &TrieOptions {
+            blinding: Some(99),
+            ..TrieOptions::default()
+        },
+    )
+    .unwrap();
+    assert!(!contains(&blinded.code, distinctive[0] & distinctive[1]));
+    assert!(!contains(&blinded.code, distinctive[1]));
+    for i in 0..12u32 {
+        assert!(!contains(&blinded.code, distinctive[2] ^ i), "key {i}");
     }
 }

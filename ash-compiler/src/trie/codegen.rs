@@ -4,6 +4,7 @@
 use super::leaf::{self, LeafTable, LeafTables, layout};
 use super::table::{self, Table, TableKind};
 use super::{CompiledTrie, TrieError, TrieOptions, TrieStats};
+use crate::handler::blind::KeyStream;
 use crate::x86::{AluRR, Asm, Cond, Mem, OpSize, Reg, ShiftOp};
 use alloc::collections::BTreeMap;
 use alloc::vec;
@@ -39,8 +40,9 @@ struct Gen<'c> {
     at: BTreeMap<NodeId, usize>,
     /// rel32 fields to patch with a node's offset: (field offset, node).
     node_fix: Vec<(usize, NodeId)>,
-    /// Tables to place after the code: (lea field offset, table, children).
-    tables: Vec<(usize, Table, Vec<NodeId>)>,
+    /// Tables to place after the code: (lea field offset, table, children,
+    /// key blinding xor).
+    tables: Vec<(usize, Table, Vec<NodeId>, u32)>,
     /// Whether a shift edge lies at or below a node (its callers must save
     /// the base around a call into it).
     shifts_below: BTreeMap<NodeId, bool>,
@@ -48,6 +50,8 @@ struct Gen<'c> {
     gret: usize,
     stats: TrieStats,
     leaves: LeafTables,
+    /// Blinding keys, when blinding.
+    keys: Option<KeyStream>,
 }
 
 fn full_mask(w: FieldWidth) -> u32 {
@@ -135,10 +139,23 @@ impl Gen<'_> {
             }
         }
         if mask != full_mask(width) {
-            self.a
-                .alu_ri(AluRR::And, OpSize::B32, Reg::Rax, mask as i32);
+            self.alu_imm(AluRR::And, mask);
         }
         fail
+    }
+
+    /// `op eax, imm` (`and`/`cmp`), the immediate blinded through ecx when
+    /// blinding is on.
+    fn alu_imm(&mut self, op: AluRR, imm: u32) {
+        match self.keys.as_mut() {
+            None => self.a.alu_ri(op, OpSize::B32, Reg::Rax, imm as i32),
+            Some(k) => {
+                let key = k.next_i32() as u32;
+                self.a.mov_ri32(Reg::Rcx, imm ^ key);
+                self.a.alu_ri(AluRR::Xor, OpSize::B32, Reg::Rcx, key as i32);
+                self.a.alu_rr(op, OpSize::B32, Reg::Rax, Reg::Rcx);
+            }
+        }
     }
 
     fn accept(&mut self, n: &Node) {
@@ -177,18 +194,18 @@ impl Gen<'_> {
                 if let [(v, child)] = values
                     && next == Some(*child)
                 {
-                    self.a.alu_ri(AluRR::Cmp, OpSize::B32, Reg::Rax, *v as i32);
+                    self.alu_imm(AluRR::Cmp, *v);
                     self.jcc_to(Cond::Ne, self.gret);
                     return;
                 }
                 for &(v, child) in values {
-                    self.a.alu_ri(AluRR::Cmp, OpSize::B32, Reg::Rax, v as i32);
+                    self.alu_imm(AluRR::Cmp, v);
                     self.jcc_node(Cond::E, child);
                 }
                 self.a.ret();
             } else {
                 for (i, &(v, child)) in values.iter().enumerate() {
-                    self.a.alu_ri(AluRR::Cmp, OpSize::B32, Reg::Rax, v as i32);
+                    self.alu_imm(AluRR::Cmp, v);
                     let skip = self.jcc_fwd(Cond::Ne);
                     self.call_node(child);
                     if i + 1 < values.len() {
@@ -200,6 +217,16 @@ impl Gen<'_> {
         } else {
             let keys: Vec<u32> = values.iter().map(|&(v, _)| v).collect();
             let t = table::build(&keys);
+            // With blinding, the table stores key ^ tk and the code compares
+            // value ^ tk (r9d), so no chosen value sits in executable memory.
+            let tk = self.keys.as_mut().map_or(0, |k| k.next_i32() as u32);
+            let probe = if tk == 0 {
+                Reg::Rax
+            } else {
+                self.a.mov_rr(OpSize::B32, Reg::R9, Reg::Rax);
+                self.a.alu_ri(AluRR::Xor, OpSize::B32, Reg::R9, tk as i32);
+                Reg::R9
+            };
             match t.kind {
                 TableKind::Perfect => self.stats.perfect_groups += 1,
                 TableKind::OpenAddressing => self.stats.open_groups += 1,
@@ -213,7 +240,7 @@ impl Gen<'_> {
             let miss = match t.kind {
                 TableKind::Perfect => {
                     self.a.alu_rr(AluRR::Add, OpSize::B64, Reg::Rdx, Reg::Rcx);
-                    self.a.cmp_rm(OpSize::B32, Reg::Rax, Mem::new(Reg::Rdx, 0));
+                    self.a.cmp_rm(OpSize::B32, probe, Mem::new(Reg::Rdx, 0));
                     let miss = self.jcc_fwd(Cond::Ne);
                     self.a.load_sx(OpSize::B32, Reg::Rdx, Mem::new(Reg::Rdx, 4));
                     miss
@@ -225,7 +252,7 @@ impl Gen<'_> {
                     self.a.load(OpSize::B32, Reg::R11, Mem::new(Reg::R10, 4));
                     self.a.alu_rr(AluRR::Test, OpSize::B32, Reg::R11, Reg::R11);
                     let miss = self.jcc_fwd(Cond::E);
-                    self.a.cmp_rm(OpSize::B32, Reg::Rax, Mem::new(Reg::R10, 0));
+                    self.a.cmp_rm(OpSize::B32, probe, Mem::new(Reg::R10, 0));
                     let found = self.jcc_fwd(Cond::E);
                     self.a.alu_ri(AluRR::Add, OpSize::B32, Reg::Rdx, 8);
                     let wrap = (t.slots.len() * 8 - 1) as i32;
@@ -258,7 +285,7 @@ impl Gen<'_> {
                 }
                 self.bind(miss);
             }
-            self.tables.push((lea, t, children));
+            self.tables.push((lea, t, children, tk));
         }
         for f in to_next {
             self.bind(f);
@@ -518,6 +545,7 @@ pub fn compile(c: &Classifier, opts: &TrieOptions) -> Result<CompiledTrie, TrieE
         gret: 0,
         stats: TrieStats::default(),
         leaves: LeafTables::default(),
+        keys: opts.blinding.map(KeyStream::new),
     };
     g.mark_shifts_below();
     g.entry();
@@ -547,7 +575,7 @@ pub fn compile(c: &Classifier, opts: &TrieOptions) -> Result<CompiledTrie, TrieE
         g.a.data(&[0xcc]);
     }
     let tables = core::mem::take(&mut g.tables);
-    for (lea, t, children) in &tables {
+    for (lea, t, children, tk) in &tables {
         let start = g.a.len();
         let rel = start as i64 - (*lea as i64 + 4);
         g.a.patch_u32(*lea, rel as i32 as u32);
@@ -561,8 +589,8 @@ pub fn compile(c: &Classifier, opts: &TrieOptions) -> Result<CompiledTrie, TrieE
         let filler = t.slots.iter().flatten().next().copied();
         for slot in &t.slots {
             let (key, tgt) = match (slot, t.kind, filler) {
-                (Some((k, i)), _, _) => (*k, target(*i)?),
-                (None, TableKind::Perfect, Some((k, i))) => (k, target(i)?),
+                (Some((k, i)), _, _) => (*k ^ tk, target(*i)?),
+                (None, TableKind::Perfect, Some((k, i))) => (k ^ tk, target(i)?),
                 _ => (0, 0),
             };
             bytes.extend_from_slice(&key.to_le_bytes());

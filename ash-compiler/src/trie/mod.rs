@@ -45,11 +45,19 @@ pub struct TrieOptions {
     /// Comparison groups with at most this many values use a chain of
     /// compares; larger ones a hash table.
     pub linear_max: usize,
+    /// Constant blinding: `Some(seed)` keeps the filters' values and masks
+    /// (chosen by whoever installs filters) out of executable memory: each
+    /// immediate is rebuilt from two random-looking halves, and the keys of
+    /// dispatch tables placed after the code are stored xor a per-table key.
+    pub blinding: Option<u64>,
 }
 
 impl Default for TrieOptions {
     fn default() -> Self {
-        TrieOptions { linear_max: 4 }
+        TrieOptions {
+            linear_max: 4,
+            blinding: None,
+        }
     }
 }
 
