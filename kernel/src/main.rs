@@ -21,9 +21,11 @@ pub mod arch;
 pub mod boot_info;
 pub mod cmdline;
 pub mod crash;
+pub mod drivers;
 pub mod exit;
 pub mod irq;
 pub mod mm;
+pub mod net;
 pub mod pci;
 pub mod time;
 pub mod user_programs;
@@ -74,6 +76,7 @@ fn start(boot: &BootInfo, cmdline: CmdLine<'_>) -> ! {
     banner(boot, &cmdline, &mem, &freq);
     pci::log_devices();
     user_programs::log_embedded();
+    net::boot::start(&cmdline);
 
     #[cfg(feature = "qemu-tests")]
     if let Some(kind) = cmdline.value("ktest.crash") {

@@ -41,6 +41,12 @@ pub enum Net {
     Socket { port: u16 },
 }
 
+/// The guest NIC: modern-only virtio-net (the kernel drives virtio 1.x),
+/// no option ROM, and a fixed MAC the kernel tests check
+/// (`kernel/src/net/tests.rs` `XTASK_MAC`).
+pub const VIRTIO_NET_DEVICE: &str =
+    "virtio-net-pci,netdev=net0,romfile=,disable-legacy=on,mac=52:54:00:12:34:56";
+
 /// Everything needed to start one QEMU.
 #[derive(Clone, Debug)]
 pub struct Machine {
@@ -118,12 +124,7 @@ impl Machine {
         };
         match netdev {
             Some(nd) => {
-                c.args([
-                    "-netdev",
-                    &nd,
-                    "-device",
-                    "virtio-net-pci,netdev=net0,romfile=",
-                ]);
+                c.args(["-netdev", &nd, "-device", VIRTIO_NET_DEVICE]);
                 if let Some(pcap) = &self.capture {
                     c.arg("-object").arg(format!(
                         "filter-dump,id=dump0,netdev=net0,file={}",

@@ -70,7 +70,10 @@ pub fn all(with_iso: bool) -> Vec<Scenario> {
             name: "kernel-tests",
             image: Image::TestKernel,
             cmdline: String::new(),
-            net: Net::None,
+            // The network tests need a NIC; user networking answers ARP.
+            net: Net::User {
+                forwards: Vec::new(),
+            },
             driver: None,
             expect: Expect::KernelTests {
                 per_test: Duration::from_secs(30),
@@ -155,7 +158,12 @@ pub fn all(with_iso: bool) -> Vec<Scenario> {
             },
             driver: Some(Box::new(SeesVirtioNet)),
             expect: Expect::Banner {
-                lines: vec!["pci ", "1af4:1000", "exo: boot complete"],
+                lines: vec![
+                    "pci ",
+                    "1af4:1041",
+                    "net: virtio-net MAC 52:54:00:12:34:56 link up",
+                    "exo: boot complete",
+                ],
                 stop_at: None,
             },
             timeout: Duration::from_secs(60),

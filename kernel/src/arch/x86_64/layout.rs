@@ -4,6 +4,7 @@
 //! 0x0000_0000_0000_0000 - 0x0000_7FFF_FFFF_FFFF  user half (PML4 0-255): never mapped by the kernel
 //! 0xFFFF_8000_0000_0000 - +512 GiB                direct map of physical memory (PML4 256), RW, NX
 //! 0xFFFF_C000_0000_0000 - +1 GiB                  kernel heap (PML4 384), RW, NX, grown on demand
+//! 0xFFFF_FD00_0000_0000 - +512 GiB                compiled code (PML4 506): JIT'd classifiers and handlers, RX once placed
 //! 0xFFFF_FE00_0000_0000 - ...                     kernel stacks (PML4 508), each under an unmapped guard page
 //! 0xFFFF_FFFF_8000_0000 + phys                    kernel image (PML4 511): text RX, rodata R, data/bss RW+NX
 //! ```
@@ -20,6 +21,11 @@ pub const PHYSMAP_MAX: u64 = 512 << 30;
 pub const HEAP_BASE: u64 = 0xFFFF_C000_0000_0000;
 /// Largest size the kernel heap can grow to.
 pub const HEAP_MAX: u64 = 1 << 30;
+/// Base of the region for compiled code (the network path's classifier and
+/// handlers: mapped read-write while written, then read-execute).
+pub const CODE_BASE: u64 = 0xFFFF_FD00_0000_0000;
+/// Size of the compiled-code region.
+pub const CODE_SIZE: u64 = 512 << 30;
 /// Base of the kernel-stack region.
 pub const STACKS_BASE: u64 = 0xFFFF_FE00_0000_0000;
 /// Size of the kernel-stack region.

@@ -1,0 +1,174 @@
+//! Interface counters: frames and bytes in each direction and drops by
+//! reason. Atomics, so the RX path, the TX path, handlers and readers never
+//! need a lock; [`snapshot`] gives a consistent-enough copy (single CPU,
+//! interrupts off while the kernel runs) and its `Display` is the
+//! `NETSTAT` line the QEMU scenarios parse.
+
+use core::fmt;
+use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+/// Every counter, as atomics.
+pub struct Counters {
+    pub rx_frames: AtomicU64,
+    pub rx_bytes: AtomicU64,
+    pub tx_frames: AtomicU64,
+    pub tx_bytes: AtomicU64,
+    /// Dropped: header fields that cannot be right, or a buffer the device
+    /// returned with an impossible length or id.
+    pub drop_malformed: AtomicU64,
+    /// Dropped: shorter than its headers.
+    pub drop_truncated: AtomicU64,
+    /// Dropped: longer than 1514 bytes.
+    pub drop_oversized: AtomicU64,
+    /// Dropped: the binding that took the frame wanted it delivered but had
+    /// no receive ring slot (no ring yet, or ring full).
+    pub drop_no_buffer: AtomicU64,
+    /// Dropped: no binding's filter took the frame.
+    pub drop_unclaimed: AtomicU64,
+    /// Dropped: the owner's handler faulted on it.
+    pub drop_handler_fault: AtomicU64,
+    /// Taken by a handler that consumed them.
+    pub rx_consumed: AtomicU64,
+    /// Delivered to a binding's receive ring.
+    pub rx_delivered: AtomicU64,
+    /// Frames the TX path refused: no free transmit buffer.
+    pub tx_no_buffer: AtomicU64,
+    /// Frames the TX path refused: empty or longer than 1514 bytes.
+    pub tx_bad_length: AtomicU64,
+    /// RX interrupts taken.
+    pub rx_interrupts: AtomicU64,
+    /// Configuration-change interrupts taken.
+    pub config_interrupts: AtomicU64,
+    /// Times the used rings were inconsistent (device errors).
+    pub device_errors: AtomicU64,
+}
+
+impl Counters {
+    pub const fn new() -> Counters {
+        #[allow(clippy::declare_interior_mutable_const)]
+        const Z: AtomicU64 = AtomicU64::new(0);
+        Counters {
+            rx_frames: Z,
+            rx_bytes: Z,
+            tx_frames: Z,
+            tx_bytes: Z,
+            drop_malformed: Z,
+            drop_truncated: Z,
+            drop_oversized: Z,
+            drop_no_buffer: Z,
+            drop_unclaimed: Z,
+            drop_handler_fault: Z,
+            rx_consumed: Z,
+            rx_delivered: Z,
+            tx_no_buffer: Z,
+            tx_bad_length: Z,
+            rx_interrupts: Z,
+            config_interrupts: Z,
+            device_errors: Z,
+        }
+    }
+}
+
+impl Default for Counters {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The interface's counters.
+pub static COUNTERS: Counters = Counters::new();
+
+/// Adds one to `c`.
+pub fn bump(c: &AtomicU64) {
+    c.fetch_add(1, Relaxed);
+}
+
+/// A plain copy of the counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    pub rx_frames: u64,
+    pub rx_bytes: u64,
+    pub tx_frames: u64,
+    pub tx_bytes: u64,
+    pub malformed: u64,
+    pub truncated: u64,
+    pub oversized: u64,
+    pub no_buffer: u64,
+    pub unclaimed: u64,
+    pub handler_fault: u64,
+    pub consumed: u64,
+    pub delivered: u64,
+    pub tx_no_buffer: u64,
+    pub tx_bad_length: u64,
+    pub rx_interrupts: u64,
+    pub config_interrupts: u64,
+    pub device_errors: u64,
+}
+
+impl Snapshot {
+    /// Received frames whose fate is recorded (every one must be: the
+    /// drop reasons plus consumed and delivered add up to `rx_frames`).
+    pub fn accounted(&self) -> u64 {
+        self.malformed
+            + self.truncated
+            + self.oversized
+            + self.no_buffer
+            + self.unclaimed
+            + self.handler_fault
+            + self.consumed
+            + self.delivered
+    }
+}
+
+/// Reads every counter.
+pub fn snapshot() -> Snapshot {
+    let c = &COUNTERS;
+    Snapshot {
+        rx_frames: c.rx_frames.load(Relaxed),
+        rx_bytes: c.rx_bytes.load(Relaxed),
+        tx_frames: c.tx_frames.load(Relaxed),
+        tx_bytes: c.tx_bytes.load(Relaxed),
+        malformed: c.drop_malformed.load(Relaxed),
+        truncated: c.drop_truncated.load(Relaxed),
+        oversized: c.drop_oversized.load(Relaxed),
+        no_buffer: c.drop_no_buffer.load(Relaxed),
+        unclaimed: c.drop_unclaimed.load(Relaxed),
+        handler_fault: c.drop_handler_fault.load(Relaxed),
+        consumed: c.rx_consumed.load(Relaxed),
+        delivered: c.rx_delivered.load(Relaxed),
+        tx_no_buffer: c.tx_no_buffer.load(Relaxed),
+        tx_bad_length: c.tx_bad_length.load(Relaxed),
+        rx_interrupts: c.rx_interrupts.load(Relaxed),
+        config_interrupts: c.config_interrupts.load(Relaxed),
+        device_errors: c.device_errors.load(Relaxed),
+    }
+}
+
+/// `NETSTAT key=value ...`: one line, every counter, for the host.
+impl fmt::Display for Snapshot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "NETSTAT rx_frames={} rx_bytes={} tx_frames={} tx_bytes={} malformed={} truncated={} \
+             oversized={} no_buffer={} unclaimed={} handler_fault={} consumed={} delivered={} \
+             tx_no_buffer={} tx_bad_length={} rx_interrupts={} config_interrupts={} device_errors={}",
+            self.rx_frames,
+            self.rx_bytes,
+            self.tx_frames,
+            self.tx_bytes,
+            self.malformed,
+            self.truncated,
+            self.oversized,
+            self.no_buffer,
+            self.unclaimed,
+            self.handler_fault,
+            self.consumed,
+            self.delivered,
+            self.tx_no_buffer,
+            self.tx_bad_length,
+            self.rx_interrupts,
+            self.config_interrupts,
+            self.device_errors
+        )
+    }
+}

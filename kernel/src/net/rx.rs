@@ -1,0 +1,141 @@
+//! The receive path: every used RX buffer becomes one counted frame, is
+//! checked ([`super::frame`]), classified by the compiled trie, and handed
+//! to its binding: the handler runs at once (with the shared `AshHelpers`:
+//! `send_frame` is the TX path, `wake_owner` the environment hook), and
+//! frames it delivers (or every frame, without a handler) go to the
+//! binding's sink.
+
+use filter_lang::bpf::ash::{AshEnv, SendError};
+use filter_lang::bpf::spec::verdict;
+
+use super::binding::Binding;
+use super::counters::{COUNTERS, bump};
+use super::frame::{self, BadFrame};
+use super::hooks::{self, OwnerId};
+use super::latency::{self, Arrival};
+use crate::drivers::virtio_net::{RxBad, RxEvent, TxError};
+
+/// The effects of one handler run.
+struct RunEnv {
+    owner: OwnerId,
+    arrival: Arrival,
+    sent: u64,
+    send_failures: u64,
+    wakeups: u64,
+}
+
+impl AshEnv for RunEnv {
+    fn now_ns(&mut self) -> u64 {
+        crate::time::now_ns()
+    }
+
+    fn send_frame(&mut self, frame: &[u8]) -> Result<(), SendError> {
+        match super::transmit(frame) {
+            Ok(()) => {
+                if self.sent == 0 {
+                    latency::record(self.arrival);
+                }
+                self.sent += 1;
+                Ok(())
+            }
+            Err(e) => {
+                self.send_failures += 1;
+                Err(match e {
+                    super::SendFailure::Tx(TxError::QueueFull) => SendError::QueueFull,
+                    _ => SendError::Unavailable,
+                })
+            }
+        }
+    }
+
+    fn wake_owner(&mut self) {
+        self.wakeups += 1;
+        hooks::hooks().wake(self.owner);
+    }
+}
+
+/// One used RX buffer.
+pub(super) fn on_event(ev: RxEvent<'_>, arrival: Arrival) {
+    bump(&COUNTERS.rx_frames);
+    match ev {
+        RxEvent::Frame(bytes) => on_frame(bytes, arrival),
+        RxEvent::Bad(bad) => {
+            if matches!(bad, RxBad::Ring(_)) {
+                bump(&COUNTERS.device_errors);
+            }
+            log::debug!("net: device returned a bad receive buffer: {bad:?}");
+            bump(&COUNTERS.drop_malformed);
+        }
+    }
+}
+
+fn on_frame(bytes: &[u8], arrival: Arrival) {
+    COUNTERS
+        .rx_bytes
+        .fetch_add(bytes.len() as u64, core::sync::atomic::Ordering::Relaxed);
+    if let Err(bad) = frame::check(bytes) {
+        bump(match bad {
+            BadFrame::Truncated => &COUNTERS.drop_truncated,
+            BadFrame::Malformed => &COUNTERS.drop_malformed,
+            BadFrame::Oversized => &COUNTERS.drop_oversized,
+        });
+        return;
+    }
+    super::with_demux(|d| {
+        let Some(id) = d.classify(bytes) else {
+            bump(&COUNTERS.drop_unclaimed);
+            return;
+        };
+        match d.binding_mut(id) {
+            Some(b) => deliver(b, bytes, arrival),
+            None => bump(&COUNTERS.drop_unclaimed),
+        }
+    });
+}
+
+fn deliver(b: &mut Binding, bytes: &[u8], arrival: Arrival) {
+    b.stats.matches += 1;
+    if let Some(h) = b.handler.as_mut() {
+        let mut env = RunEnv {
+            owner: b.owner,
+            arrival,
+            sent: 0,
+            send_failures: 0,
+            wakeups: 0,
+        };
+        let start = crate::arch::cpu::rdtsc();
+        let result = h.run(bytes, &mut env);
+        b.stats.handler_cycles += crate::arch::cpu::rdtsc().saturating_sub(start);
+        b.stats.handler_runs += 1;
+        b.stats.sent += env.sent;
+        b.stats.send_failures += env.send_failures;
+        b.stats.wakeups += env.wakeups;
+        match result {
+            Ok(verdict::CONSUMED) => {
+                b.stats.consumed += 1;
+                bump(&COUNTERS.rx_consumed);
+                return;
+            }
+            // The verifier proves the verdict is 0 or 1.
+            Ok(_) => {}
+            Err(fault) => {
+                b.stats.handler_faults += 1;
+                b.last_fault = Some(fault);
+                bump(&COUNTERS.drop_handler_fault);
+                return;
+            }
+        }
+    }
+    let delivered = match b.sink.as_mut() {
+        Some(sink) => sink.deliver(bytes, arrival.ns).is_ok(),
+        None => false,
+    };
+    if delivered {
+        b.stats.delivered += 1;
+        bump(&COUNTERS.rx_delivered);
+        hooks::hooks().wake(b.owner);
+    } else {
+        b.stats.ring_overflows += 1;
+        bump(&COUNTERS.drop_no_buffer);
+    }
+}
