@@ -65,8 +65,8 @@ fn ensure_cargo_fuzz() -> Result<()> {
     )
 }
 
-/// Runs `target` for `seconds`.
-pub fn run(target: &str, seconds: u64) -> Result<()> {
+/// Checks that `target` exists and the tools to fuzz it are installed.
+fn prepare(target: &str) -> Result<()> {
     let Some(targets) = targets()? else {
         return Err(Error::Other(
             "there is no fuzz/ crate yet (the verifier work adds it)".into(),
@@ -83,7 +83,11 @@ pub fn run(target: &str, seconds: u64) -> Result<()> {
             "fuzzing needs the nightly toolchain (`rustup toolchain install nightly`)".into(),
         ));
     }
-    ensure_cargo_fuzz()?;
+    ensure_cargo_fuzz()
+}
+
+/// `cargo +nightly fuzz run TARGET -- -max_total_time=SECONDS` in `fuzz/`.
+fn fuzz_command(target: &str, seconds: u64) -> Command {
     let mut cmd = rustup_cargo();
     cmd.current_dir(fuzz_dir()).args([
         "+nightly",
@@ -93,7 +97,41 @@ pub fn run(target: &str, seconds: u64) -> Result<()> {
         "--",
         &format!("-max_total_time={seconds}"),
     ]);
-    process::run(&mut cmd, &format!("fuzzing {target}"))
+    cmd
+}
+
+/// Runs `target` for `seconds`, libFuzzer's output on the terminal.
+pub fn run(target: &str, seconds: u64) -> Result<()> {
+    prepare(target)?;
+    process::run(
+        &mut fuzz_command(target, seconds),
+        &format!("fuzzing {target}"),
+    )
+}
+
+/// Runs `target` for `seconds` with libFuzzer's output in a log file under
+/// `target/fuzz-logs/`; on failure the error carries the log's last lines.
+fn run_quiet(target: &str, seconds: u64) -> Result<()> {
+    prepare(target)?;
+    let dir = paths::root().join("target").join("fuzz-logs");
+    std::fs::create_dir_all(&dir).map_err(io(format!("creating {}", dir.display())))?;
+    let log = dir.join(format!("{target}.log"));
+    let mut cmd = fuzz_command(target, seconds);
+    let out = process::output(&mut cmd)?;
+    let mut text = out.stdout;
+    text.extend_from_slice(&out.stderr);
+    std::fs::write(&log, &text).map_err(io(format!("writing {}", log.display())))?;
+    if out.status.success() {
+        return Ok(());
+    }
+    let text = String::from_utf8_lossy(&text);
+    let lines: Vec<&str> = text.lines().collect();
+    let tail = lines[lines.len().saturating_sub(40)..].join("\n");
+    Err(Error::Other(format!(
+        "fuzzing {target} failed ({}); full log in {}; last lines:\n{tail}",
+        out.status,
+        log.display()
+    )))
 }
 
 /// Smoke-runs every target, one result each (skipped without nightly).
@@ -110,7 +148,7 @@ pub fn smoke(tally: &mut Tally) -> Result<()> {
             continue;
         }
         let start = Instant::now();
-        let o = match run(&t, SMOKE_SECONDS) {
+        let o = match run_quiet(&t, SMOKE_SECONDS) {
             Ok(()) => Outcome::Passed,
             Err(e) => Outcome::Failed(e.to_string()),
         };
