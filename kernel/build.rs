@@ -8,11 +8,16 @@
 //!    `include_bytes!`d into page-aligned statics.
 //!    Without the variable (e.g. a bare `cargo clippy -p kernel`) the table is
 //!    empty and the kernel logs that no programs are embedded.
+//! 3. Compiles the handler programs the kernel installs itself
+//!    (`examples/*.exo`) to objects in `$OUT_DIR` (`build_net.rs`).
 
 use std::env;
 use std::fmt::Write as _;
 use std::fs;
 use std::path::PathBuf;
+
+#[path = "build_net.rs"]
+mod build_net;
 
 fn main() {
     let manifest_dir =
@@ -64,4 +69,5 @@ fn main() {
     let out =
         PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("user_programs.rs");
     fs::write(&out, table).unwrap_or_else(|e| panic!("cannot write {}: {e}", out.display()));
+    build_net::compile_examples(&manifest_dir, out.parent().expect("OUT_DIR is a directory"));
 }

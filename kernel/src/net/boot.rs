@@ -95,10 +95,12 @@ pub fn start(cmdline: &CmdLine<'_>) {
             .map_or(String::from("none"), |v| alloc::format!("{v:#x}"))
     );
     if cmdline.flag("net.echo") {
-        match super::programs::udp_echo_object().and_then(|o| {
-            super::install_object(KERNEL_OWNER, "udp_echo", &o, None)
-                .map_err(|e| alloc::format!("{e}"))
-        }) {
+        match super::install_object(
+            KERNEL_OWNER,
+            "udp_echo",
+            super::programs::UDP_ECHO_OBJECT,
+            None,
+        ) {
             Ok(id) => log::info!("net: UDP echo ASH installed as {id}"),
             Err(e) => log::error!("net: UDP echo ASH: {e}"),
         }

@@ -192,7 +192,7 @@ crate::kernel_test! {
 
 crate::kernel_test! {
     fn udp_echo_handler_replies_with_valid_checksums() {
-        let obj = filter_lang::object::decode(&programs::udp_echo_object()?)?;
+        let obj = filter_lang::object::decode(programs::UDP_ECHO_OBJECT)?;
         let Some(filter_lang::object::HandlerCode::Bpf(words)) = &obj.handler else {
             return Err("the echo object has no BPF handler".into());
         };
