@@ -136,11 +136,13 @@ fn run_host_step(mut step: HostStep, tally: &mut Tally) -> Result<()> {
 }
 
 /// Options of `cargo xtask test`.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct TestOptions {
     pub release: bool,
     pub skip_fuzz: bool,
     pub skip_host: bool,
+    /// Run only the QEMU scenarios whose name contains this.
+    pub scenario: Option<String>,
 }
 
 pub fn run(opts: TestOptions) -> Result<()> {
@@ -179,7 +181,11 @@ pub fn run(opts: TestOptions) -> Result<()> {
                 kernel: kernel.elf,
                 iso: iso.clone(),
             };
-            for s in scenarios::all(iso.is_some()) {
+            let wanted = |name: &str| opts.scenario.as_deref().is_none_or(|w| name.contains(w));
+            for s in scenarios::all(iso.is_some())
+                .into_iter()
+                .filter(|s| wanted(s.name))
+            {
                 scenario::run(s, &images, &mut tally)?;
             }
         }

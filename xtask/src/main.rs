@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo xtask run [--release] [--gdb] [--accel tcg|kvm] [--net none|user|tap|socket] [--append CMDLINE]
-//! cargo xtask test [--release] [--no-fuzz] [--no-host]
+//! cargo xtask test [--release] [--no-fuzz] [--no-host] [--scenario SUBSTRING]
 //! cargo xtask iso [--release]
 //! cargo xtask bench [NAME [ARGS...]]
 //! cargo xtask fuzz TARGET [--time SECONDS]
@@ -19,6 +19,8 @@ mod image;
 mod iso;
 mod ktest_protocol;
 mod kvm;
+mod net_drivers;
+mod net_report;
 mod paths;
 mod process;
 mod qemu;
@@ -47,6 +49,7 @@ commands:
   test    fmt, clippy, host tests, in-QEMU kernel tests, crash tests, ISO boot,
           fuzz smoke runs; ends with `N passed, M failed`
           --release  --no-fuzz  --no-host
+          --scenario SUBSTRING  only the QEMU scenarios whose name contains it
   iso     build a GRUB (Multiboot2) bootable ISO   [--release]
   bench   list benchmarks, or run one: bench NAME [ARGS...]
   fuzz    fuzz TARGET [--time SECONDS]   (cargo-fuzz on nightly; default 60 s)";
@@ -141,12 +144,22 @@ fn dispatch() -> Result<()> {
                 release: false,
                 skip_fuzz: false,
                 skip_host: false,
+                scenario: None,
             };
             while let Some(arg) = parser.next().map_err(unexpected)? {
                 match arg {
                     Long("release") => o.release = true,
                     Long("no-fuzz") => o.skip_fuzz = true,
                     Long("no-host") => o.skip_host = true,
+                    Long("scenario") => {
+                        o.scenario = Some(
+                            parser
+                                .value()
+                                .map_err(unexpected)?
+                                .string()
+                                .map_err(unexpected)?,
+                        )
+                    }
                     other => return Err(unexpected(other.unexpected())),
                 }
             }

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use crate::net_drivers::{MalformedBurst, UdpEcho, time_seed};
 use crate::qemu::{GuestExit, Net, Proto};
 use crate::scenario::{Expect, HostDriver, Image, Scenario};
 use crate::session::SerialLog;
@@ -60,6 +61,64 @@ impl HostDriver for SeesVirtioNet {
             .wait_for("(virtio-net)", Duration::from_secs(60))
             .map(|_| ())
             .ok_or_else(|| "the guest never listed a virtio-net PCI function".to_string())
+    }
+}
+
+/// Datagrams the UDP echo scenario sends.
+const ECHO_DATAGRAMS: u64 = 40;
+/// Frames the malformed-burst scenario sends.
+const BURST_FRAMES: usize = 400;
+
+/// UDP echo answered entirely by the kernel's ASH (`examples/udp_echo.exo`):
+/// the host sends datagrams to a forwarded port and checks every echo and
+/// the kernel's counters.
+fn net_udp_echo() -> Scenario {
+    Scenario {
+        name: "net-udp-echo",
+        image: Image::Kernel,
+        cmdline: format!(
+            "net.echo net.ip=10.0.2.15 net.gateway=10.0.2.2 net.report=matched:{ECHO_DATAGRAMS}"
+        ),
+        net: Net::User {
+            forwards: vec![(Proto::Udp, free_port(Proto::Udp), 7)],
+        },
+        driver: Some(Box::new(UdpEcho {
+            count: ECHO_DATAGRAMS,
+            seed: time_seed(),
+        })),
+        expect: Expect::Banner {
+            lines: vec![
+                "net: UDP echo ASH installed",
+                "NETSTAT ",
+                "NETBIND ",
+                "NETLAT ",
+            ],
+            stop_at: None,
+        },
+        timeout: Duration::from_secs(90),
+    }
+}
+
+/// Random, truncated, malformed and oversized frames injected through
+/// QEMU's socket backend: the kernel survives and its drop counters
+/// account for every frame.
+fn net_malformed_burst() -> Scenario {
+    Scenario {
+        name: "net-malformed-burst",
+        image: Image::Kernel,
+        cmdline: format!("net.report=rx:{BURST_FRAMES}"),
+        net: Net::Socket {
+            port: free_port(Proto::Tcp),
+        },
+        driver: Some(Box::new(MalformedBurst {
+            count: BURST_FRAMES,
+            seed: time_seed(),
+        })),
+        expect: Expect::Banner {
+            lines: vec!["net: ready", "NETSTAT "],
+            stop_at: None,
+        },
+        timeout: Duration::from_secs(90),
     }
 }
 
@@ -168,6 +227,8 @@ pub fn all(with_iso: bool) -> Vec<Scenario> {
             },
             timeout: Duration::from_secs(60),
         },
+        net_udp_echo(),
+        net_malformed_burst(),
     ];
     if with_iso {
         v.push(Scenario {

@@ -53,6 +53,9 @@ static ARRIVAL_TSC: AtomicU64 = AtomicU64::new(0);
 static LINK_UP: AtomicBool = AtomicBool::new(false);
 static LINK_CHANGED: AtomicBool = AtomicBool::new(false);
 
+/// Receive batches one [`poll`] processes before yielding.
+const MAX_BATCHES: usize = 8;
+
 /// Why the network path could not start.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NetError {
@@ -218,12 +221,24 @@ pub fn poll() {
     }
     let ns = ARRIVAL_NS.swap(0, Ordering::AcqRel);
     let tsc = ARRIVAL_TSC.swap(0, Ordering::AcqRel);
-    let arrival = if ns != 0 && tsc != 0 {
+    // Frames waiting when the interrupt fired arrived at its stamp; frames
+    // that come in while earlier ones are processed are stamped when the
+    // next batch finds them.
+    let mut arrival = if ns != 0 && tsc != 0 {
         Arrival { ns, tsc }
     } else {
         Arrival::now()
     };
-    nic.poll_rx(|ev| rx::on_event(ev, arrival));
+    let mut batches = 0;
+    while nic.poll_rx(|ev| rx::on_event(ev, arrival)) != 0 {
+        arrival = Arrival::now();
+        batches += 1;
+        if batches == MAX_BATCHES {
+            // Under a flood, let other deferred work run; continue later.
+            irq::schedule(WORK.load(Ordering::Relaxed));
+            break;
+        }
+    }
     if let Err(e) = nic.reclaim_tx() {
         bump(&COUNTERS.device_errors);
         log::warn!("net: {e}");

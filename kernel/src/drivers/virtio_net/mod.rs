@@ -254,9 +254,10 @@ impl VirtioNet {
         (self.rx.lock().queue.size(), self.tx.lock().queue.size())
     }
 
-    /// Hands every received buffer to `f`, then offers it to the device
-    /// again. Returns how many used elements were taken. Must not be called
-    /// from `f` (the RX queue is locked meanwhile; `transmit` is fine).
+    /// Hands every buffer the device had returned when the call began to
+    /// `f`, then offers it to the device again. Returns how many used
+    /// elements were taken (0: none were waiting). Must not be called from
+    /// `f` (the RX queue is locked meanwhile; `transmit` is fine).
     pub fn poll_rx(&self, f: impl FnMut(RxEvent<'_>)) -> usize {
         self.rx.lock().poll(&self.transport, f)
     }

@@ -40,6 +40,8 @@ pub struct RxQueue {
     pub(super) queue: SplitQueue,
     pages: Vec<DmaPage>,
     posted: Vec<bool>,
+    /// The used ring was found inconsistent: the queue is not used again.
+    broken: bool,
 }
 
 impl RxQueue {
@@ -54,6 +56,7 @@ impl RxQueue {
             queue,
             pages,
             posted: alloc::vec![false; n],
+            broken: false,
         };
         for id in 0..size {
             let phys = rx.buffer(id).0.phys() + rx.buffer(id).1 as u64;
@@ -105,21 +108,33 @@ impl RxQueue {
         Ok((off + HDR_LEN, len - HDR_LEN))
     }
 
-    /// Hands each used buffer to `f` and posts it again; returns the
-    /// number of used elements taken.
+    /// Hands each buffer the device had returned when the call began to
+    /// `f` and posts it again; returns the number of used elements taken
+    /// (buffers returned meanwhile are left for the next call, so a caller
+    /// can tell when each batch was found).
     pub(super) fn poll(&mut self, t: &Transport, mut f: impl FnMut(super::RxEvent<'_>)) -> usize {
+        if self.broken {
+            return 0;
+        }
+        let batch = match self.queue.pending() {
+            Ok(n) => n,
+            Err(e) => {
+                // The device moved its index by more than the ring holds:
+                // nothing it says about this queue can be trusted any more.
+                self.broken = true;
+                f(RxEvent::Bad(RxBad::Ring(e)));
+                return 1;
+            }
+        };
         let mut taken = 0;
         let mut reposted = false;
-        loop {
+        for _ in 0..batch {
             let used = match self.queue.pop_used() {
                 Ok(Some(u)) => u,
                 Ok(None) => break,
                 Err(e) => {
                     f(RxEvent::Bad(RxBad::Ring(e)));
                     taken += 1;
-                    if matches!(e, UsedError::IndexJump { .. }) {
-                        break;
-                    }
                     continue;
                 }
             };
@@ -147,5 +162,23 @@ impl RxQueue {
             }
         }
         taken
+    }
+}
+
+crate::kernel_test! {
+    fn device_reported_lengths_and_ids_are_checked() {
+        let mut rx = RxQueue::new(0, 8)?;
+        ensure_eq!(rx.check(1, 100), Err(RxBad::NotPosted(1)));
+        rx.posted[1] = true;
+        ensure_eq!(rx.check(1, 0), Err(RxBad::ShorterThanHeader(0)));
+        ensure_eq!(rx.check(1, HDR_LEN as u32 - 1), Err(RxBad::ShorterThanHeader(11)));
+        ensure_eq!(rx.check(1, BUF_LEN as u32 + 1), Err(RxBad::LongerThanBuffer(2049)));
+        ensure_eq!(rx.check(1, u32::MAX), Err(RxBad::LongerThanBuffer(u32::MAX)));
+        ensure_eq!(rx.check(1, HDR_LEN as u32), Ok((BUF_LEN + HDR_LEN, 0)));
+        ensure_eq!(rx.check(1, BUF_LEN as u32), Ok((BUF_LEN + HDR_LEN, BUF_LEN - HDR_LEN)));
+        let (page, off) = rx.buffer(1);
+        page.write16(off, 0x0001);
+        ensure_eq!(rx.check(1, 64), Err(RxBad::HeaderFlags { flags: 1, gso: 0 }));
+        Ok(())
     }
 }
