@@ -1,4 +1,4 @@
-//! `cargo xtask bench [NAME [ARGS...]]`: runs the benchmark binary
+//! `cargo xtask bench [NAME [ARGS...]]`: runs `bench_net` (in-QEMU, `net`) or the benchmark binary
 //! `bench-NAME` of the `exo-bench` crate in release mode; results go to
 //! `bench/results/` (passed to the binary as `EXO_BENCH_RESULTS`).
 
@@ -8,6 +8,9 @@ use crate::cargo_toml;
 use crate::error::{Error, Result, io};
 use crate::paths;
 use crate::process;
+
+/// Benchmarks implemented in xtask itself (they boot kernel images in QEMU).
+const IN_XTASK: [&str; 1] = ["net"];
 
 /// Names (without the `bench-` prefix) of the available benchmarks.
 pub fn available() -> Result<Vec<String>> {
@@ -31,6 +34,7 @@ pub fn available() -> Result<Vec<String>> {
     let mut names: Vec<String> = names
         .into_iter()
         .filter_map(|n| n.strip_prefix("bench-").map(str::to_string))
+        .chain(IN_XTASK.iter().map(|n| n.to_string()))
         .collect();
     names.sort();
     names.dedup();
@@ -56,6 +60,9 @@ pub fn run(name: Option<&str>, args: &[String]) -> Result<()> {
             "unknown benchmark `{name}`; available: {}",
             names.join(", ")
         )));
+    }
+    if name == "net" {
+        return crate::bench_net::run();
     }
     let results = paths::root().join("bench").join("results");
     std::fs::create_dir_all(&results).map_err(io("creating bench/results"))?;

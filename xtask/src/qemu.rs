@@ -61,6 +61,8 @@ pub struct Machine {
     /// Serial on stdio multiplexed with the monitor (interactive runs);
     /// otherwise serial on stdout only.
     pub interactive: bool,
+    /// More QEMU arguments (e.g. `-icount` for instruction-count runs).
+    pub extra_args: Vec<String>,
 }
 
 impl Machine {
@@ -74,6 +76,7 @@ impl Machine {
             memory_mib: 128,
             gdb: false,
             interactive: false,
+            extra_args: Vec::new(),
         }
     }
 
@@ -139,6 +142,7 @@ impl Machine {
         if self.gdb {
             c.args(["-s", "-S"]);
         }
+        c.args(&self.extra_args);
         c
     }
 }

@@ -130,12 +130,35 @@ pub fn report_lines() -> Vec<String> {
     lines
 }
 
+/// How long the report waits for the device to finish sending.
+const DRAIN_NS: u64 = 500_000_000;
+
+/// Waits (bounded) until the device has completed every transmit, so
+/// replies sent just before the report are on the wire when QEMU exits.
+fn drain_tx() {
+    let Some(nic) = super::device() else {
+        return;
+    };
+    let deadline = crate::time::now_ns() + DRAIN_NS;
+    while crate::time::now_ns() < deadline {
+        match nic.reclaim_tx() {
+            Ok(0) | Err(_) => return,
+            Ok(_) => core::hint::spin_loop(),
+        }
+    }
+    log::warn!("net: transmits still in flight after {} ms", DRAIN_NS / 1_000_000);
+}
+
 /// Called after every poll: reports and exits once the condition holds.
 pub(super) fn after_poll() {
-    let Some(when) = *REPORT.lock() else {
+    let mut report = REPORT.lock();
+    let Some(when) = *report else {
         return;
     };
     if when.reached() {
+        *report = None;
+        drop(report);
+        drain_tx();
         for l in report_lines() {
             crate::kprintln!("{l}");
         }
