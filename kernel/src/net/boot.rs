@@ -146,7 +146,10 @@ fn drain_tx() {
             Ok(_) => core::hint::spin_loop(),
         }
     }
-    log::warn!("net: transmits still in flight after {} ms", DRAIN_NS / 1_000_000);
+    log::warn!(
+        "net: transmits still in flight after {} ms",
+        DRAIN_NS / 1_000_000
+    );
 }
 
 /// Called after every poll: reports and exits once the condition holds.
