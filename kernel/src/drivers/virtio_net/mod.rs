@@ -65,6 +65,8 @@ const MSIX_CONFIG: u16 = 1;
 const CFG_MAC: usize = 0;
 const CFG_STATUS: usize = 6;
 const LINK_UP: u16 = 1;
+/// Configuration bytes the driver reads.
+const CFG_LEN: usize = 8;
 
 /// Why the NIC could not be brought up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,6 +77,8 @@ pub enum NetDriverError {
     Irq(irq::IrqError),
     /// The device has fewer than two queues (one RX, one TX).
     TooFewQueues(u16),
+    /// The device configuration window cannot hold the MAC and status.
+    ConfigTooShort(usize),
 }
 
 impl fmt::Display for NetDriverError {
@@ -87,6 +91,10 @@ impl fmt::Display for NetDriverError {
             Self::TooFewQueues(n) => write!(
                 f,
                 "the device has {n} queue(s); an RX and a TX queue are required"
+            ),
+            Self::ConfigTooShort(n) => write!(
+                f,
+                "the device configuration is {n} bytes; MAC and status need {CFG_LEN}"
             ),
         }
     }
@@ -141,6 +149,12 @@ impl VirtioNet {
         let func = Function::from(dev);
         let transport = Transport::new(func)?;
         let features = transport.negotiate(features::MAC | features::STATUS, feature::VERSION_1)?;
+        if transport.device_config_len() < CFG_LEN {
+            transport.fail();
+            return Err(NetDriverError::ConfigTooShort(
+                transport.device_config_len(),
+            ));
+        }
         let queues = transport.num_queues();
         if queues < 2 {
             transport.fail();
