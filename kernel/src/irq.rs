@@ -2,8 +2,9 @@
 //! at safe points, and the idle/poll primitives.
 //!
 //! The kernel runs with interrupts disabled. Interrupts are taken only in
-//! `idle()` (`sti; hlt; cli`) and `poll()` (`sti; nop; cli`), and later from
-//! ring 3. Handlers run in interrupt context on the IRQ IST stack with
+//! `idle()` (`sti; hlt; cli`) and `poll()` (`sti; nop; cli`), and while an
+//! environment runs in ring 3; after an interrupt from ring 3 the kernel
+//! loop runs pending deferred work before resuming environments. Handlers run in interrupt context on the IRQ IST stack with
 //! interrupts off: they must be short, must not take locks the interrupted
 //! code may hold, and should push real work to a deferred slot with
 //! [`schedule`]; [`run_deferred`] runs it at the next safe point.
@@ -115,6 +116,11 @@ pub fn schedule(id: usize) {
     if id < MAX_DEFERRED {
         PENDING.fetch_or(1 << id, Ordering::AcqRel);
     }
+}
+
+/// Whether deferred work is waiting for the next safe point.
+pub fn deferred_pending() -> bool {
+    PENDING.load(Ordering::Acquire) != 0
 }
 
 /// Runs all pending deferred work (not from interrupt context).

@@ -22,11 +22,14 @@ pub mod boot_info;
 pub mod cmdline;
 pub mod crash;
 pub mod drivers;
+pub mod env;
 pub mod exit;
 pub mod irq;
 pub mod mm;
 pub mod net;
 pub mod pci;
+pub mod sched;
+pub mod syscall;
 pub mod time;
 pub mod user_programs;
 
@@ -76,6 +79,9 @@ fn start(boot: &BootInfo, cmdline: CmdLine<'_>) -> ! {
     banner(boot, &cmdline, &mem, &freq);
     pci::log_devices();
     user_programs::log_embedded();
+    if let Err(e) = env::init() {
+        fail("environments", &e);
+    }
     net::boot::start(&cmdline);
 
     #[cfg(feature = "qemu-tests")]
@@ -88,11 +94,17 @@ fn start(boot: &BootInfo, cmdline: CmdLine<'_>) -> ! {
 
     #[cfg(not(feature = "qemu-tests"))]
     {
-        if cmdline.flag("exo.probe") || cmdline.flag("exo.exit") {
+        if cmdline.flag("exo.probe") {
             info!("exo: boot complete, exiting as requested");
             exit(ExitCode::Success);
         }
-        info!("exo: boot complete; idling (Ctrl-A X quits QEMU)");
+        info!("exo: boot complete");
+        env::boot::run_first(cmdline.value("exo.init").unwrap_or("init"));
+        if cmdline.flag("exo.exit") {
+            info!("exo: exiting as requested");
+            exit(ExitCode::Success);
+        }
+        info!("exo: idling (Ctrl-A X quits QEMU)");
         loop {
             irq::idle();
         }

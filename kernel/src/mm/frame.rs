@@ -2,9 +2,10 @@
 //!
 //! One [`FrameInfo`] per 4 KiB frame of physical memory up to the end of the
 //! highest usable region, stored in physical memory itself. Each entry records
-//! what the frame is used for and (for issue 3) which environment owns it, so
-//! the table can later be exported read-only to environments. Allocation is
-//! next-fit over the table.
+//! what the frame is used for, which environment owns it, how many user
+//! mappings point at it, and flags; the table is exported read-only to every
+//! environment at `exo_abi::layout::FRAME_TABLE` (the ABI's `FrameEntry`
+//! layout). Allocation is next-fit over the table.
 
 use core::fmt;
 
@@ -43,40 +44,43 @@ impl fmt::Display for Frame {
     }
 }
 
-/// What a frame is used for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
-pub enum FrameUse {
-    /// Not RAM, firmware-reserved, or below 1 MiB: never allocated.
-    Unusable = 0,
-    Free = 1,
-    KernelImage = 2,
-    FrameTable = 3,
-    PageTable = 4,
-    KernelHeap = 5,
-    KernelStack = 6,
-    /// Other kernel-owned memory.
-    Kernel = 7,
-}
+/// What a frame is used for: the ABI's [`FrameUsage`], because the table
+/// is exported read-only to environments as is.
+pub use exo_abi::export::FrameUsage as FrameUse;
 
 /// Owner value of frames that belong to no environment.
 pub const NO_OWNER: u32 = 0;
 
-/// One frame-table entry (8 bytes, stable layout for later export).
+/// One frame-table entry: 8 bytes, the layout of the ABI's
+/// [`exo_abi::export::FrameEntry`] (checked below), with a typed usage.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(C)]
 pub struct FrameInfo {
     pub usage: FrameUse,
-    reserved: [u8; 3],
-    /// Owning environment (issue 3); `NO_OWNER` for kernel frames.
+    /// `exo_abi::export::FRAME_*` flags.
+    pub flags: u8,
+    /// Page-table entries of environments that map the frame.
+    pub mappings: u16,
+    /// Owning environment (`EnvId` value); `NO_OWNER` for kernel frames.
     pub owner: u32,
 }
+
+const _: () = {
+    use core::mem::{offset_of, size_of};
+    use exo_abi::export::FrameEntry;
+    assert!(size_of::<FrameInfo>() == size_of::<FrameEntry>());
+    assert!(offset_of!(FrameInfo, usage) == offset_of!(FrameEntry, usage));
+    assert!(offset_of!(FrameInfo, flags) == offset_of!(FrameEntry, flags));
+    assert!(offset_of!(FrameInfo, mappings) == offset_of!(FrameEntry, mappings));
+    assert!(offset_of!(FrameInfo, owner) == offset_of!(FrameEntry, owner));
+};
 
 impl FrameInfo {
     const fn new(usage: FrameUse) -> FrameInfo {
         FrameInfo {
             usage,
-            reserved: [0; 3],
+            flags: 0,
+            mappings: 0,
             owner: NO_OWNER,
         }
     }
@@ -93,6 +97,10 @@ pub enum FrameError {
     NotAllocated(Frame),
     /// Allocating `Free` makes no sense.
     InvalidUse,
+    /// The frame asked for by number is not free RAM.
+    NotFree(Frame),
+    /// The frame's mapping counter is saturated.
+    TooManyMappings(Frame),
     /// No usable region can hold the frame table.
     NoRoomForTable { bytes: u64 },
     /// `init` has not run.
@@ -106,6 +114,8 @@ impl fmt::Display for FrameError {
             Self::OutOfRange(fr) => write!(f, "{fr} is beyond the frame table"),
             Self::NotAllocated(fr) => write!(f, "{fr} is not allocated (double free?)"),
             Self::InvalidUse => write!(f, "cannot allocate a frame for use `Free`"),
+            Self::NotFree(fr) => write!(f, "{fr} is not free RAM"),
+            Self::TooManyMappings(fr) => write!(f, "{fr} is mapped {} times already", u16::MAX),
             Self::NoRoomForTable { bytes } => {
                 write!(
                     f,
@@ -220,6 +230,71 @@ impl FrameTable {
             }
         }
         Err(FrameError::OutOfMemory)
+    }
+
+    /// Allocates one frame for `usage` owned by `owner`.
+    pub fn alloc_owned(&mut self, usage: FrameUse, owner: u32) -> Result<Frame, FrameError> {
+        let f = self.alloc(usage)?;
+        self.entries[f.index()].owner = owner;
+        Ok(f)
+    }
+
+    /// Allocates the specific frame `frame` (which must be free and below
+    /// the allocation limit) for `usage`, owned by `owner`.
+    pub fn claim(&mut self, frame: Frame, usage: FrameUse, owner: u32) -> Result<(), FrameError> {
+        if usage == FrameUse::Free {
+            return Err(FrameError::InvalidUse);
+        }
+        match self.entries.get(frame.index()) {
+            Some(e) if e.usage == FrameUse::Free && frame.index() < self.limit => {
+                self.set(frame.index(), usage);
+                self.entries[frame.index()].owner = owner;
+                Ok(())
+            }
+            Some(_) => Err(FrameError::NotFree(frame)),
+            None => Err(FrameError::OutOfRange(frame)),
+        }
+    }
+
+    /// Counts one more mapping of `frame`.
+    pub fn add_mapping(&mut self, frame: Frame) -> Result<(), FrameError> {
+        let e = self
+            .entries
+            .get_mut(frame.index())
+            .ok_or(FrameError::OutOfRange(frame))?;
+        e.mappings = e
+            .mappings
+            .checked_add(1)
+            .ok_or(FrameError::TooManyMappings(frame))?;
+        Ok(())
+    }
+
+    /// Counts one mapping of `frame` less.
+    pub fn remove_mapping(&mut self, frame: Frame) {
+        if let Some(e) = self.entries.get_mut(frame.index()) {
+            e.mappings = e.mappings.saturating_sub(1);
+        }
+    }
+
+    /// Sets or clears `flag` (an `exo_abi::export::FRAME_*` bit).
+    pub fn set_flag(&mut self, frame: Frame, flag: u8, on: bool) {
+        if let Some(e) = self.entries.get_mut(frame.index()) {
+            if on {
+                e.flags |= flag;
+            } else {
+                e.flags &= !flag;
+            }
+        }
+    }
+
+    /// Physical address and byte size of the table itself (exported
+    /// read-only to environments).
+    pub fn table_range(&self) -> (u64, u64) {
+        let bytes = core::mem::size_of_val(self.entries) as u64;
+        (
+            self.entries.as_ptr() as u64 - crate::arch::layout::PHYSMAP_BASE,
+            bytes,
+        )
     }
 
     /// Returns an allocated frame to the free pool.

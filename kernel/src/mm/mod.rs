@@ -107,8 +107,8 @@ pub fn init(boot: &BootInfo, apic_phys: u64) -> Result<MemoryReport, MmError> {
 
     let mut space = KernelSpace::new(&mut table_frame)?;
     let sections = layout::image_sections();
-    let guards: [u64; 6] = {
-        let mut g = [0; 6];
+    let guards: [u64; crate::arch::gdt::STATIC_STACKS] = {
+        let mut g = [0; crate::arch::gdt::STATIC_STACKS];
         for (slot, page) in g.iter_mut().zip(kstack::static_guard_pages()) {
             *slot = page;
         }

@@ -37,3 +37,76 @@ pub unsafe fn claim_slice<T>(phys: u64, count: usize) -> &'static mut [T] {
     // SAFETY: guaranteed by the caller.
     unsafe { core::slice::from_raw_parts_mut(phys_to_virt(phys) as *mut T, count) }
 }
+
+/// Plain-old-data types the kernel keeps in whole frames it exports to
+/// environments (every bit pattern is a valid value).
+///
+/// # Safety
+/// Implement only for `#[repr(C)]` types made of integers and arrays of
+/// them, no larger than a frame.
+pub unsafe trait FramePod: Sized {}
+
+// SAFETY: integer-only `#[repr(C)]` ABI structures, each at most 4 KiB
+// (checked by exo-abi's layout tests and the assertion in `with_frame`).
+unsafe impl FramePod for exo_abi::export::KernelInfo {}
+// SAFETY: as above.
+unsafe impl FramePod for exo_abi::export::EnvTable {}
+// SAFETY: as above.
+unsafe impl FramePod for exo_abi::export::SliceVector {}
+// SAFETY: as above.
+unsafe impl FramePod for exo_abi::private::PrivatePage {}
+
+/// Runs `f` on the contents of `frame` viewed as a `T`. The frame must be
+/// RAM the caller owns (a kernel frame it allocated).
+pub fn with_frame<T: FramePod, R>(frame: super::frame::Frame, f: impl FnOnce(&mut T) -> R) -> R {
+    const { assert!(core::mem::size_of::<T>() <= 4096) };
+    // SAFETY: the frame is page aligned (so aligned for T), lies in RAM
+    // covered by the direct map, is owned by the caller, and any bit
+    // pattern is a valid T (FramePod). One CPU, interrupts off: no other
+    // reference to it is live during `f`.
+    let value = unsafe { &mut *(phys_to_virt(frame.phys()) as *mut T) };
+    f(value)
+}
+
+/// Fills a frame with zeros.
+pub fn zero_frame(frame: super::frame::Frame) {
+    // SAFETY: the frame is RAM covered by the direct map and the caller
+    // owns it (it is being handed out or taken back).
+    unsafe { core::ptr::write_bytes(phys_to_virt(frame.phys()) as *mut u8, 0, 4096) };
+}
+
+/// Copies the contents of frame `src` into frame `dst`.
+pub fn copy_frame(src: super::frame::Frame, dst: super::frame::Frame) {
+    if src == dst {
+        return;
+    }
+    // SAFETY: two distinct RAM frames in the direct map, both held by the
+    // caller for the duration of the copy.
+    unsafe {
+        core::ptr::copy_nonoverlapping(
+            phys_to_virt(src.phys()) as *const u8,
+            phys_to_virt(dst.phys()) as *mut u8,
+            4096,
+        )
+    };
+}
+
+/// Copies `data` into `frame` at byte `offset` (`offset + data.len()` must
+/// fit in the frame).
+pub fn write_frame(frame: super::frame::Frame, offset: usize, data: &[u8]) {
+    assert!(
+        offset
+            .checked_add(data.len())
+            .is_some_and(|end| end <= 4096),
+        "write past the end of a frame"
+    );
+    // SAFETY: the range lies inside one RAM frame in the direct map that the
+    // caller owns; `data` is kernel memory and cannot overlap it.
+    unsafe {
+        core::ptr::copy_nonoverlapping(
+            data.as_ptr(),
+            (phys_to_virt(frame.phys()) as *mut u8).add(offset),
+            data.len(),
+        )
+    };
+}

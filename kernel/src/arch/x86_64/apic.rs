@@ -28,7 +28,6 @@ const REG_TIMER_CURRENT: usize = 0x390;
 const REG_TIMER_DIVIDE: usize = 0x3E0;
 
 const LVT_MASKED: u32 = 1 << 16;
-const LVT_TIMER_PERIODIC: u32 = 1 << 17;
 const SVR_APIC_ENABLE: u32 = 1 << 8;
 /// Divide configuration value for "divide by 16".
 const DIVIDE_BY_16: u32 = 0b0011;
@@ -135,13 +134,22 @@ pub fn calibrate(ticks: u16) -> Option<(u64, u64)> {
     Some((scale(elapsed_apic), scale(tsc_end - tsc_start)))
 }
 
-/// Starts the APIC timer in periodic mode: `vector` fires `hz` times per
-/// second given the calibrated input frequency `apic_hz`.
-pub fn start_periodic(vector: u8, hz: u64, apic_hz: u64) {
-    let count = (apic_hz / DIVISOR / hz).clamp(1, u64::from(u32::MAX)) as u32;
+/// Puts the APIC timer in one-shot mode on `vector` (stopped until
+/// [`arm_one_shot`]).
+pub fn configure_one_shot(vector: u8) {
+    write(REG_TIMER_INITIAL, 0);
     write(REG_TIMER_DIVIDE, DIVIDE_BY_16);
-    write(REG_LVT_TIMER, LVT_TIMER_PERIODIC | u32::from(vector));
-    write(REG_TIMER_INITIAL, count);
+    write(REG_LVT_TIMER, u32::from(vector));
+}
+
+/// Fires the one-shot timer `ns` nanoseconds from now (at least one timer
+/// count, at most `u32::MAX` counts), given the calibrated input frequency.
+pub fn arm_one_shot(ns: u64, apic_hz: u64) {
+    let count = u128::from(ns) * u128::from(apic_hz) / u128::from(DIVISOR) / 1_000_000_000;
+    write(
+        REG_TIMER_INITIAL,
+        count.clamp(1, u128::from(u32::MAX)) as u32,
+    );
 }
 
 /// Stops the APIC timer.

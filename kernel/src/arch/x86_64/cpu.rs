@@ -1,8 +1,10 @@
 //! Small CPU primitives: control registers, interrupt flag, halting, TSC, and
 //! leaving QEMU through the isa-debug-exit device.
 
+use x86_64::PhysAddr;
 use x86_64::instructions::port::Port;
-use x86_64::registers::control::{Cr2, Cr3};
+use x86_64::registers::control::{Cr0, Cr0Flags, Cr2, Cr3, Cr3Flags};
+use x86_64::structures::paging::PhysFrame;
 
 /// I/O port of QEMU's `isa-debug-exit` device (`-device isa-debug-exit,iobase=0xf4,iosize=0x04`).
 const DEBUG_EXIT_PORT: u16 = 0xF4;
@@ -71,4 +73,32 @@ pub fn qemu_exit(code: u32) {
     // SAFETY: writing the debug-exit port only ends the emulator; on machines
     // without the device the write goes nowhere.
     unsafe { port.write(code) }
+}
+
+/// Switches to the address space whose PML4 is at `pml4_phys` (no-op if it
+/// is already active).
+///
+/// # Safety
+/// The tables must map the kernel half exactly like the kernel's own (the
+/// code, stack and data in use stay reachable).
+pub unsafe fn switch_address_space(pml4_phys: u64) {
+    if cr3() == pml4_phys {
+        return;
+    }
+    let frame = PhysFrame::containing_address(PhysAddr::new(pml4_phys));
+    // SAFETY: guaranteed by the caller.
+    unsafe { Cr3::write(frame, Cr3Flags::empty()) };
+}
+
+/// Flushes the TLB entry of one virtual page in the active address space.
+pub fn flush_page(virt: u64) {
+    x86_64::instructions::tlb::flush(x86_64::VirtAddr::new_truncate(virt));
+}
+
+/// Sets CR0.AM: ring-3 code that sets RFLAGS.AC gets #AC on misaligned
+/// accesses (ring 0 is unaffected).
+pub fn enable_user_alignment_checks() {
+    // SAFETY: AM only enables alignment checking at CPL 3 when the program
+    // asks for it with RFLAGS.AC.
+    unsafe { Cr0::update(|f| f.insert(Cr0Flags::ALIGNMENT_MASK)) };
 }

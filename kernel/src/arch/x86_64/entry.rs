@@ -6,9 +6,16 @@
 //! to a common path. The common path saves all general-purpose registers
 //! (forming a [`TrapFrame`]), saves the FPU/SSE state with `fxsave64` (the
 //! prebuilt `core` uses SSE everywhere, so any Rust handler may clobber it),
-//! calls the Rust dispatcher, and restores everything before `iretq`.
-//! Vectors 0-31 go to [`super::trap::exception_dispatch`], 32-255 to
+//! loads the kernel's MXCSR (an environment may have unmasked SSE
+//! exceptions), calls the Rust dispatcher with the frame and the FPU image,
+//! and restores everything before `iretq`. Vectors 0-31 go to
+//! [`super::trap::exception_dispatch`], 32-255 to
 //! [`super::trap::irq_dispatch`].
+//!
+//! Lazy FPU: while an environment that asked for it runs, CR0.TS is set so
+//! its first x87/SSE instruction raises #NM. `EXO_USER_TS` says so; the
+//! stubs then clear TS before `fxsave64` (which would fault) and set it
+//! again before returning to ring 3. In kernel code the flag is always 0.
 
 /// Registers saved on entry, in stack order (lowest address first).
 #[derive(Clone, Copy, Debug, Default)]
@@ -95,11 +102,23 @@ exo_vector_stub_\v:
     mov %rsp, %r12
     sub $512, %rsp
     and $~15, %rsp
+    cmpb $0, {user_ts}(%rip)
+    je 1f
+    clts
+1:
     fxsave64 (%rsp)
+    ldmxcsr {mxcsr}(%rip)
     mov %r12, %rdi
+    mov %rsp, %rsi
     cld
     call \dispatch
     fxrstor64 (%rsp)
+    cmpb $0, {user_ts}(%rip)
+    je 2f
+    mov %cr0, %rax
+    or $8, %rax
+    mov %rax, %cr0
+2:
     mov %r12, %rsp
     pop %rax
     pop %rbx
@@ -139,5 +158,7 @@ exo_vector_stubs:
 "#,
     exception = sym super::trap::exception_dispatch,
     irq = sym super::trap::irq_dispatch,
+    user_ts = sym super::user::EXO_USER_TS,
+    mxcsr = sym super::user::EXO_KERNEL_MXCSR,
     options(att_syntax)
 );

@@ -46,8 +46,12 @@ pub struct StaticStack {
     pub top: u64,
 }
 
-/// All statically allocated stacks (boot stack and IST stacks).
-pub fn static_stacks() -> [StaticStack; 6] {
+/// Number of statically allocated stacks.
+pub const STATIC_STACKS: usize = 7;
+
+/// All statically allocated stacks (boot stack, IST stacks, system-call
+/// stack).
+pub fn static_stacks() -> [StaticStack; STATIC_STACKS] {
     fn entry<const N: usize>(name: &'static str, s: &'static GuardedStack<N>) -> StaticStack {
         StaticStack {
             name,
@@ -63,15 +67,16 @@ pub fn static_stacks() -> [StaticStack; 6] {
         entry("ist-machine-check", &MACHINE_CHECK_STACK),
         entry("ist-exception", &EXCEPTION_STACK),
         entry("ist-irq", &IRQ_STACK),
+        entry("syscall", &super::syscall::SYSCALL_STACK),
     ]
 }
 
-/// The TSS. Written once in `init` before it is loaded; afterwards only the
-/// CPU reads it (issue 3 adds RSP0 updates on environment switches).
+/// The TSS. Written in `init` before it is loaded and by `set_kernel_stack`
+/// (RSP0) during boot; otherwise only the CPU reads it.
 struct TssCell(UnsafeCell<TaskStateSegment>);
 
-// SAFETY: single CPU; the TSS is written only in `init`, before `ltr`, with
-// interrupts disabled.
+// SAFETY: single CPU; the TSS is written only in `init` (before `ltr`) and
+// in `set_kernel_stack`, both with interrupts disabled.
 unsafe impl Sync for TssCell {}
 
 static TSS: TssCell = TssCell(UnsafeCell::new(TaskStateSegment::new()));
@@ -137,4 +142,14 @@ pub fn init() {
 /// The selectors of the loaded GDT (panics before `init`).
 pub fn selectors() -> Selectors {
     GDT.get().expect("gdt::init has not run").1
+}
+
+/// Sets RSP0, the stack the CPU switches to on an entry from ring 3 through
+/// a gate without an IST slot. Every gate has one, so this is a safety net:
+/// it points at the system-call stack.
+pub fn set_kernel_stack(top: u64) {
+    // SAFETY: interrupts are disabled in the kernel; the CPU reads RSP0 only
+    // on a privilege change, which cannot happen while this runs.
+    let tss = unsafe { &mut *TSS.0.get() };
+    tss.privilege_stack_table[0] = VirtAddr::new(top);
 }

@@ -27,6 +27,10 @@ struct Gate {
 
 /// Present, DPL 0, 64-bit interrupt gate (clears IF on entry).
 const INTERRUPT_GATE: u8 = 0x8E;
+/// The same with DPL 3: `int3` and `into` in ring 3 reach their vectors
+/// (#BP, #OF) instead of raising #GP. Every other vector stays DPL 0, so a
+/// ring-3 `int n` cannot fake a device interrupt.
+const USER_INTERRUPT_GATE: u8 = 0xEE;
 
 impl Gate {
     const MISSING: Gate = Gate {
@@ -39,12 +43,12 @@ impl Gate {
         reserved: 0,
     };
 
-    fn new(handler: u64, selector: u16, ist: u16) -> Gate {
+    fn new(handler: u64, selector: u16, ist: u16, type_attr: u8) -> Gate {
         Gate {
             offset_low: handler as u16,
             selector,
             ist: ist as u8,
-            type_attr: INTERRUPT_GATE,
+            type_attr,
             offset_mid: (handler >> 16) as u16,
             offset_high: (handler >> 32) as u32,
             reserved: 0,
@@ -80,7 +84,11 @@ pub fn init() {
     let gates = unsafe { &mut *IDT.0.get() };
     for (vector, gate) in gates.iter_mut().enumerate() {
         let vector = vector as u8;
-        *gate = Gate::new(stub_address(vector), cs, ist_for(vector));
+        let kind = match vector {
+            3 | 4 => USER_INTERRUPT_GATE,
+            _ => INTERRUPT_GATE,
+        };
+        *gate = Gate::new(stub_address(vector), cs, ist_for(vector), kind);
     }
     let pointer = DescriptorTablePointer {
         limit: (core::mem::size_of::<[Gate; 256]>() - 1) as u16,

@@ -14,7 +14,10 @@ pub mod pci_config;
 pub mod pit;
 pub mod serial;
 pub mod stack;
+pub mod syscall;
 pub mod trap;
+pub mod user;
+pub mod user_space;
 
 pub use entry::TrapFrame;
 
@@ -25,10 +28,13 @@ pub const FIRST_DEVICE_VECTOR: u8 = 0x21;
 /// One past the last device vector.
 pub const DEVICE_VECTOR_END: u8 = 0xF0;
 
-/// Early CPU setup: serial console, GDT/TSS with IST stacks, IDT. After this,
-/// every exception produces a crash report.
+/// Early CPU setup: serial console, GDT/TSS with IST stacks, IDT, the
+/// `syscall` entry, alignment checking for ring 3 (CR0.AM). After this,
+/// every exception in ring 0 produces a crash report.
 pub fn early_init() {
     serial::init();
     gdt::init();
     idt::init();
+    syscall::init();
+    cpu::enable_user_alignment_checks();
 }

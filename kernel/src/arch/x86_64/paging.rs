@@ -248,6 +248,17 @@ pub struct Translation {
     pub uncached: bool,
 }
 
+/// Makes the kernel's own address space current again (after running
+/// environments, before destroying one of their spaces).
+pub fn activate_kernel_tables() {
+    let guard = KERNEL_SPACE.lock();
+    if let Some(space) = guard.as_ref() {
+        // SAFETY: the kernel's tables map the whole kernel half, which every
+        // user space shares, so the running code and stack stay mapped.
+        unsafe { super::cpu::switch_address_space(space.pml4_phys) };
+    }
+}
+
 /// Runs `f` on the active kernel address space.
 pub fn with_kernel_space<R>(f: impl FnOnce(&mut KernelSpace) -> R) -> Result<R, PagingError> {
     let mut guard = KERNEL_SPACE.lock();
