@@ -12,7 +12,8 @@
 //!   clock, frame ownership table, environment table, time-slice vector);
 //! - [`private`]: the per-environment read-only page (identity and the
 //!   repossession vector);
-//! - [`upcall`]: the frame the kernel pushes when it upcalls an environment.
+//! - [`upcall`]: the frame the kernel pushes when it upcalls an environment;
+//! - [`probe`]: not ABI: the protocol of the in-QEMU test program `probe`.
 //!
 //! Every exported structure is `#[repr(C)]` with explicit padding; the host
 //! tests of each module pin sizes and field offsets.
@@ -25,6 +26,7 @@ pub mod export;
 pub mod ids;
 pub mod layout;
 pub mod private;
+pub mod probe;
 pub mod syscall;
 pub mod upcall;
 

@@ -5,7 +5,9 @@
 //! Known options: `loglevel=off|error|warn|info|debug|trace`,
 //! `exo.probe` (print the banner and exit: the KVM probe boot),
 //! `exo.exit` (exit after boot instead of idling),
-//! `ktest.filter=SUBSTRING`, `ktest.crash=KIND` (test builds).
+//! `exo.init=PROGRAM` (the first environment; default `init`),
+//! `ktest.filter=SUBSTRING`, `ktest.exclude=SUBSTRING`, `ktest.crash=KIND`
+//! (test builds).
 
 /// A parsed view of the command line.
 #[derive(Clone, Copy, Debug)]

@@ -23,6 +23,8 @@ pub mod cmdline;
 pub mod crash;
 pub mod drivers;
 pub mod env;
+#[cfg(feature = "qemu-tests")]
+pub mod envtest;
 pub mod exit;
 pub mod irq;
 pub mod mm;
@@ -90,7 +92,7 @@ fn start(boot: &BootInfo, cmdline: CmdLine<'_>) -> ! {
         exit(ExitCode::TestsFailed);
     }
     #[cfg(feature = "qemu-tests")]
-    ktest::runner::run(cmdline.value("ktest.filter"));
+    ktest::runner::run(cmdline.value("ktest.filter"), cmdline.value("ktest.exclude"));
 
     #[cfg(not(feature = "qemu-tests"))]
     {

@@ -74,7 +74,15 @@ pub struct Scenario {
     pub expect: Expect,
     /// Bound on the whole run.
     pub timeout: Duration,
+    /// More QEMU arguments (e.g. `-icount shift=0,sleep=off`, see
+    /// [`ICOUNT`]).
+    pub qemu_args: Vec<&'static str>,
 }
+
+/// QEMU arguments that make guest time count instructions (1 ns each) and
+/// skip idle time: timing in the guest becomes deterministic and immune to
+/// host load.
+pub const ICOUNT: [&str; 2] = ["-icount", "shift=0,sleep=off"];
 
 /// Paths of the images scenarios can boot.
 pub struct Images {
@@ -106,6 +114,7 @@ fn machine_for(s: &Scenario, images: &Images) -> std::result::Result<(Machine, P
     };
     let mut m = Machine::new(boot);
     m.net = s.net.clone();
+    m.extra_args = s.qemu_args.iter().map(|a| a.to_string()).collect();
     Ok((m, elf))
 }
 

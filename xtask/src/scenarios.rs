@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::net_drivers::{MalformedBurst, UdpEcho, time_seed};
 use crate::qemu::{GuestExit, Net, Proto};
-use crate::scenario::{Expect, HostDriver, Image, Scenario};
+use crate::scenario::{Expect, HostDriver, ICOUNT, Image, Scenario};
 use crate::session::SerialLog;
 
 /// Address the kernel's page-fault test writes to
@@ -35,6 +35,7 @@ fn crash(name: &'static str, kind: &str, expect: Expect) -> Scenario {
         driver: None,
         expect,
         timeout: Duration::from_secs(60),
+        qemu_args: Vec::new(),
     }
 }
 
@@ -96,6 +97,7 @@ fn net_udp_echo() -> Scenario {
             stop_at: None,
         },
         timeout: Duration::from_secs(90),
+        qemu_args: Vec::new(),
     }
 }
 
@@ -119,6 +121,53 @@ fn net_malformed_burst() -> Scenario {
             stop_at: None,
         },
         timeout: Duration::from_secs(90),
+        qemu_args: Vec::new(),
+    }
+}
+
+/// Name prefix of the kernel's environment tests (`kernel/src/envtest`).
+const ENV_TESTS: &str = "envtest::";
+
+/// The environment tests (hostile probes in ring 3), in their own boot
+/// under `-icount`: budgets, deadlines and CPU shares are measured in guest
+/// instructions, so host load cannot make them flaky.
+fn env_tests() -> Scenario {
+    Scenario {
+        name: "env-tests",
+        image: Image::TestKernel,
+        cmdline: format!("ktest.filter={ENV_TESTS}"),
+        net: Net::None,
+        driver: None,
+        expect: Expect::KernelTests {
+            per_test: Duration::from_secs(60),
+        },
+        timeout: Duration::from_secs(300),
+        qemu_args: ICOUNT.to_vec(),
+    }
+}
+
+/// The default demo (`cargo xtask run`): `init` and `pong` exchange
+/// messages by protected control transfer and share a page.
+fn demo() -> Scenario {
+    Scenario {
+        name: "demo",
+        image: Image::Kernel,
+        cmdline: "exo.exit".into(),
+        net: Net::None,
+        driver: None,
+        expect: Expect::Banner {
+            lines: vec![
+                "[init:0] init: pong says 40 + 2 = 42",
+                "protected control transfer round trips",
+                "[pong:1] pong: env 0.1 shared a page: \"hello, pong: this page is shared\"",
+                "wrote back \"pong was here\"",
+                "pong (env 1.1) killed by its parent env 0.1",
+                "`init` exited with code 0",
+            ],
+            stop_at: None,
+        },
+        timeout: Duration::from_secs(60),
+        qemu_args: Vec::new(),
     }
 }
 
@@ -128,7 +177,8 @@ pub fn all(with_iso: bool) -> Vec<Scenario> {
         Scenario {
             name: "kernel-tests",
             image: Image::TestKernel,
-            cmdline: String::new(),
+            // Environment tests run in their own boot (below).
+            cmdline: format!("ktest.exclude={ENV_TESTS}"),
             // The network tests need a NIC; user networking answers ARP.
             net: Net::User {
                 forwards: Vec::new(),
@@ -138,7 +188,10 @@ pub fn all(with_iso: bool) -> Vec<Scenario> {
                 per_test: Duration::from_secs(30),
             },
             timeout: Duration::from_secs(600),
+            qemu_args: Vec::new(),
         },
+        env_tests(),
+        demo(),
         crash(
             "crash-page-fault",
             "page-fault",
@@ -204,6 +257,7 @@ pub fn all(with_iso: bool) -> Vec<Scenario> {
                 stop_at: None,
             },
             timeout: Duration::from_secs(60),
+            qemu_args: Vec::new(),
         },
         Scenario {
             name: "net-user",
@@ -226,6 +280,7 @@ pub fn all(with_iso: bool) -> Vec<Scenario> {
                 stop_at: None,
             },
             timeout: Duration::from_secs(60),
+            qemu_args: Vec::new(),
         },
         net_udp_echo(),
         net_malformed_burst(),
@@ -242,6 +297,7 @@ pub fn all(with_iso: bool) -> Vec<Scenario> {
                 stop_at: Some("exo: boot complete"),
             },
             timeout: Duration::from_secs(90),
+            qemu_args: Vec::new(),
         });
     }
     v

@@ -213,6 +213,13 @@ impl Kernel {
         }
     }
 
+    /// The limits `spawn` gives program `name` by default.
+    pub fn default_limits(name: &str) -> Option<Limits> {
+        let (_, bytes) = user_programs::PROGRAMS.iter().find(|(n, _)| *n == name)?;
+        let image = user_programs::parse(bytes).ok()?;
+        Some(Limits::for_image(frames_needed(&image)))
+    }
+
     /// `EnvSpawn` from an environment.
     pub fn spawn_child(&mut self, parent: EnvId, name: &[u8], arg: u64) -> Result<EnvId, Error> {
         let name = core::str::from_utf8(name).map_err(|_| Error::NoSuchProgram)?;

@@ -5,7 +5,8 @@
 //! many and by when, and the library OS chooses which frames to free. Each
 //! frame it frees counts. If the deadline passes first, the kernel breaks
 //! the bindings by force ([`Kernel::repossess_frames`]): it picks frames
-//! (unmapped ones first; never pinned frames or the dump area itself),
+//! (unmapped ones first, then the most recently allocated; never pinned
+//! frames, the dump area or the upcall stack),
 //! copies each one's contents into the next page of the environment's dump
 //! area when it declared one, unmaps it everywhere, frees it, records it in
 //! the repossession vector of the environment's private page, and raises a
@@ -237,21 +238,30 @@ pub fn push_upcall(env: &mut Env, index: usize, kind: UpcallKind, args: [u64; 7]
     }
 }
 
-/// Frames of the dump area (they are never chosen as victims).
-fn dump_frames(env: &Env) -> BTreeSet<Frame> {
-    let Some(d) = env.mem.dump else {
-        return BTreeSet::new();
-    };
-    (0..d.pages)
-        .filter_map(|i| env.space.translate(d.vaddr + i * 4096))
+/// Frames mapped in `[vaddr, vaddr + pages * 4096)` of `env`'s space.
+fn frames_in(env: &Env, vaddr: u64, pages: u64) -> impl Iterator<Item = Frame> + '_ {
+    (0..pages)
+        .filter_map(move |i| env.space.translate(vaddr + i * 4096))
         .map(|t| Frame::containing(t.phys))
-        .collect()
 }
 
-/// Picks `count` frames: not pinned, not in the dump area, unmapped ones
-/// first, then the most recently allocated (highest numbered).
+/// Frames never chosen as victims: the dump area (where the contents go)
+/// and the upcall stack (the kernel needs it to tell the environment).
+fn protected_frames(env: &Env) -> BTreeSet<Frame> {
+    let mut set = BTreeSet::new();
+    if let Some(d) = env.mem.dump {
+        set.extend(frames_in(env, d.vaddr, d.pages));
+    }
+    if let Some(u) = env.upcalls {
+        set.extend(frames_in(env, u.stack_lo, (u.stack_hi - u.stack_lo) / 4096));
+    }
+    set
+}
+
+/// Picks `count` frames: not pinned, not protected, unmapped ones first,
+/// then the most recently allocated (highest numbered).
 fn choose_victims(env: &Env, count: usize) -> Vec<Frame> {
-    let protected = dump_frames(env);
+    let protected = protected_frames(env);
     let pinned = |f: &Frame| {
         frame::with_table(|t| t.info(*f))
             .ok()
