@@ -47,6 +47,14 @@ pub const FRAME_TABLE: u64 = EXPORT_BASE + 0x4000_0000;
 /// One past the highest user address (the lower canonical half).
 pub const USER_END: u64 = 0x0000_8000_0000_0000;
 
+// The regions follow each other without overlap.
+const _: () = {
+    assert!(STACK_TOP < USER_MAP_END);
+    assert!(KERNEL_INFO < ENV_TABLE && ENV_TABLE < SLICE_VECTOR);
+    assert!(SLICE_VECTOR + 0x1000 <= NET_EXPORT);
+    assert!(NET_EXPORT + NET_EXPORT_SIZE <= FRAME_TABLE);
+};
+
 /// Whether `[vaddr, vaddr + len)` lies in the part of the user half an
 /// environment may map (also false on overflow).
 pub fn mappable(vaddr: u64, len: u64) -> bool {
@@ -65,10 +73,6 @@ mod tests {
         assert_eq!(PRIVATE_BASE % SLOT, 0);
         assert_eq!(PRIVATE_BASE / SLOT, 254);
         assert_eq!(EXPORT_BASE / SLOT, 255);
-        assert!(STACK_TOP < USER_MAP_END);
-        assert!(KERNEL_INFO < ENV_TABLE && ENV_TABLE < SLICE_VECTOR);
-        assert!(SLICE_VECTOR + 0x1000 <= NET_EXPORT);
-        assert!(NET_EXPORT + NET_EXPORT_SIZE <= FRAME_TABLE);
         assert!(mappable(0, USER_MAP_END));
         assert!(!mappable(USER_MAP_END - 4096, 8192));
         assert!(!mappable(u64::MAX, 2));

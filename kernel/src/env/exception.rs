@@ -12,7 +12,7 @@
 
 use exo_abi::UpcallKind;
 
-use super::env::KillReason;
+use super::environment::KillReason;
 use super::upcall;
 use super::with_kernel;
 use crate::arch::TrapFrame;

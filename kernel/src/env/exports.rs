@@ -15,7 +15,7 @@ use exo_abi::ids::MAX_ENVS;
 use exo_abi::layout::{ENV_TABLE, FRAME_TABLE, KERNEL_INFO, SLICE_VECTOR};
 
 use super::InitError;
-use super::env::Env;
+use super::environment::Env;
 use crate::arch::user_space::ExportTables;
 use crate::mm::frame::{self, Frame, FrameUse};
 use crate::mm::phys;

@@ -12,7 +12,7 @@ use exo_abi::private::PrivatePage;
 use exo_abi::{EnvId, Error};
 
 use super::Kernel;
-use super::env::{Cpu, Env, ExitStatus, Limits, Memory, Pending, RunState};
+use super::environment::{Cpu, Env, ExitStatus, Limits, Memory, Pending, RunState};
 use super::loader::frames_needed;
 use super::memory::unmap_all_of;
 use crate::arch::user::{UserContext, with_context};

@@ -23,7 +23,7 @@ use exo_abi::layout::mappable;
 use exo_abi::{EnvId, Error, FrameCaps, MapFlags};
 
 use super::Kernel;
-use super::env::{DumpArea, Env};
+use super::environment::{DumpArea, Env};
 use crate::arch::paging::PagingError;
 use crate::arch::user_space::UserRights;
 use crate::mm::frame::{self, Frame, FrameError, FrameUse};

@@ -9,7 +9,7 @@
 //! across `irq::poll`; interrupt handlers must not take it (they use
 //! [`wake::wake`], which is lock-free).
 //!
-//! Files: `env.rs` (one environment), `table.rs` (ids and slots),
+//! Files: `environment.rs` (one environment), `table.rs` (ids and slots),
 //! `lifecycle.rs` (spawn, exit, kill: every resource returns),
 //! `loader.rs` (ELF images into a fresh address space), `memory.rs`
 //! (secure bindings of frames: allocation by name, capabilities, mapping),
@@ -19,7 +19,7 @@
 //! pages), `wake.rs`.
 
 pub mod boot;
-pub mod env;
+pub mod environment;
 pub mod exception;
 pub mod exports;
 pub mod grants;
@@ -33,7 +33,7 @@ pub mod wake;
 
 use spin::Mutex;
 
-pub use env::{Env, ExitStatus, KillReason, RunState};
+pub use environment::{Env, ExitStatus, KillReason, RunState};
 pub use exo_abi::EnvId;
 
 use crate::sched::Scheduler;

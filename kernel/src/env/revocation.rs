@@ -25,7 +25,7 @@ use exo_abi::private::{
 use exo_abi::{EnvId, Error, UpcallKind};
 
 use super::Kernel;
-use super::env::Env;
+use super::environment::Env;
 use super::memory::first_mapping;
 use crate::mm::frame::{self, Frame};
 use crate::mm::phys;

@@ -9,7 +9,7 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use exo_abi::EnvId;
 use exo_abi::ids::MAX_ENVS;
 
-use super::env::{Env, ExitStatus};
+use super::environment::{Env, ExitStatus};
 
 /// Ids of live environments by slot, readable without the kernel lock.
 static ALIVE: [AtomicU32; MAX_ENVS] = [const { AtomicU32::new(0) }; MAX_ENVS];

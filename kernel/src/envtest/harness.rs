@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 use exo_abi::EnvId;
 use exo_abi::probe::Mode;
 
-use crate::env::env::Limits;
+use crate::env::environment::Limits;
 use crate::env::{ExitStatus, Kernel, KillReason, with_kernel};
 use crate::ktest::TestFailure;
 use crate::mm::frame::{self, FrameUse};

@@ -10,7 +10,7 @@ use exo_abi::probe::Mode;
 use super::harness::{
     self, Cleanup, census, nothing_leaked, passed, probe, probe_limits, run_until, run_until_ended,
 };
-use crate::env::env::Limits;
+use crate::env::environment::Limits;
 use crate::env::{Kernel, RunState, with_kernel};
 use crate::mm::phys;
 
