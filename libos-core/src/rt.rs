@@ -108,6 +108,15 @@ pub fn on_repossession(total: u64, new: u64) {
     REPOSSESSIONS_SEEN.store(total, Ordering::Relaxed);
 }
 
+/// The upcall stack `[lo, hi)` (0, 0 before `init`).
+pub fn upcall_stack() -> (u64, u64) {
+    let lo = UPCALL_STACK.load(Ordering::Acquire);
+    if lo == 0 {
+        return (0, 0);
+    }
+    (lo, lo + (UPCALL_STACK_PAGES as u64) * 4096)
+}
+
 /// Frames given back on request so far.
 pub fn given_back() -> u64 {
     GIVEN_BACK.load(Ordering::Relaxed)

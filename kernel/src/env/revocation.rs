@@ -109,6 +109,9 @@ impl Kernel {
     /// Repossesses what is still owed on every request whose deadline
     /// passed.
     pub fn enforce_revocations(&mut self, now: u64) {
+        if self.next_revocation_deadline().is_none_or(|d| d > now) {
+            return;
+        }
         let due: Vec<(EnvId, Revocation)> = self
             .envs
             .iter()

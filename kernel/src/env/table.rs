@@ -31,7 +31,13 @@ struct Slot {
 /// Live environments by slot.
 pub struct EnvTable {
     slots: [Slot; MAX_ENVS],
+    /// Bit `i` set: slot `i` holds an environment (iteration stops at the
+    /// highest one, so the kernel loop's passes cost what is alive, not
+    /// the table size).
+    occupied: u64,
 }
+
+const _: () = assert!(MAX_ENVS <= 64, "the occupancy mask is one u64");
 
 impl EnvTable {
     pub fn new() -> EnvTable {
@@ -40,6 +46,7 @@ impl EnvTable {
                 generation: 0,
                 env: None,
             }),
+            occupied: 0,
         }
     }
 
@@ -100,6 +107,7 @@ impl EnvTable {
         assert!(slot.env.is_none(), "environment slot in use");
         slot.generation = env.id.generation();
         ALIVE[env.id.index()].store(env.id.0, Ordering::Release);
+        self.occupied |= 1 << env.id.index();
         slot.env = Some(Box::new(env));
     }
 
@@ -108,32 +116,41 @@ impl EnvTable {
         let slot = self.slots.get_mut(id.index())?;
         if slot.env.as_ref().is_some_and(|e| e.id == id) {
             ALIVE[id.index()].store(0, Ordering::Release);
+            self.occupied &= !(1 << id.index());
             slot.env.take()
         } else {
             None
         }
     }
 
+    /// Slots up to the highest occupied one.
+    fn span(&self) -> usize {
+        64 - self.occupied.leading_zeros() as usize
+    }
+
     /// Ids of all live environments.
     pub fn ids(&self) -> impl Iterator<Item = EnvId> + '_ {
-        self.slots
-            .iter()
-            .filter_map(|s| s.env.as_ref().map(|e| e.id))
+        self.iter().map(|e| e.id)
     }
 
     /// All live environments.
     pub fn iter(&self) -> impl Iterator<Item = &Env> {
-        self.slots.iter().filter_map(|s| s.env.as_deref())
+        self.slots[..self.span()]
+            .iter()
+            .filter_map(|s| s.env.as_deref())
     }
 
     /// All live environments, mutably.
     pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut Env> {
-        self.slots.iter_mut().filter_map(|s| s.env.as_deref_mut())
+        let span = self.span();
+        self.slots[..span]
+            .iter_mut()
+            .filter_map(|s| s.env.as_deref_mut())
     }
 
     /// Live environments.
     pub fn live(&self) -> usize {
-        self.iter().count()
+        self.occupied.count_ones() as usize
     }
 }
 

@@ -84,7 +84,8 @@ impl Kernel {
     }
 
     fn export_slices(&self) {
-        self.exports.update_slices(|v| self.sched.slots.export(v));
+        self.exports
+            .update_slices(|v| self.sched.slots.export_positions(v, u32::MAX));
     }
 
     /// Removes `id` from the CPU's bookkeeping (it is ending): its slots,
@@ -106,7 +107,7 @@ impl Kernel {
     /// Applies wake-ups posted by [`wake::wake`], and wakes blocked
     /// environments that have upcalls pending.
     pub fn absorb_wakes(&mut self) {
-        let mut woken = alloc::vec::Vec::new();
+        let mut woken = arrayvec::ArrayVec::<EnvId, { exo_abi::ids::MAX_ENVS }>::new();
         wake::take(|id| woken.push(id));
         for env in self.envs.iter_mut() {
             let posted = woken.contains(&env.id);

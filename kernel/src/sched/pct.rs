@@ -76,12 +76,13 @@ impl Kernel {
     /// `PctCall`: on success the caller is parked until the reply.
     pub fn pct_call(&mut self, id: EnvId, a: [u64; 6]) -> Result<(), Error> {
         let target = self.transfer(id, a, PCT_MODE_CALL)?;
-        self.sched.slots.donate(id, target)?;
+        let changed = self.sched.slots.donate(id, target)?;
         if let Some(env) = self.envs.get_mut(id) {
             env.state = RunState::AwaitingReply { from: target };
         }
         self.sched.running = Some(target);
-        self.exports.update_slices(|v| self.sched.slots.export(v));
+        self.exports
+            .update_slices(|v| self.sched.slots.export_positions(v, changed));
         Ok(())
     }
 
@@ -130,8 +131,9 @@ impl Kernel {
             r.r8 = a[4];
             r.r9 = a[5];
         });
-        self.sched.slots.give_back(id, target);
-        self.exports.update_slices(|v| self.sched.slots.export(v));
+        let changed = self.sched.slots.give_back(id, target);
+        self.exports
+            .update_slices(|v| self.sched.slots.export_positions(v, changed));
         // The replier's handler is done: back to where the call found it.
         let mut restored = false;
         if let Some(me) = self.envs.get_mut(id)

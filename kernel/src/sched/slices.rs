@@ -38,6 +38,22 @@ impl Slot {
 #[derive(Clone, Debug)]
 pub struct SliceVector {
     slots: [Slot; SLICE_SLOTS],
+    /// Bit `p` set: slot `p` is allocated (passes visit only those).
+    allocated: u32,
+}
+
+const _: () = assert!(SLICE_SLOTS <= 32, "the allocation mask is one u32");
+
+/// Positions of the set bits of `mask`, lowest first.
+fn bits(mut mask: u32) -> impl Iterator<Item = usize> {
+    core::iter::from_fn(move || {
+        if mask == 0 {
+            return None;
+        }
+        let p = mask.trailing_zeros() as usize;
+        mask &= mask - 1;
+        Some(p)
+    })
 }
 
 impl Default for SliceVector {
@@ -50,6 +66,7 @@ impl SliceVector {
     pub fn new() -> SliceVector {
         SliceVector {
             slots: core::array::from_fn(|_| Slot::default()),
+            allocated: 0,
         }
     }
 
@@ -69,6 +86,7 @@ impl SliceVector {
             owner: Some(owner),
             chain: ArrayVec::new(),
         };
+        self.allocated |= 1 << pos;
         Ok(pos)
     }
 
@@ -77,6 +95,7 @@ impl SliceVector {
         match self.slots.get(pos) {
             Some(s) if s.owner == Some(owner) => {
                 self.slots[pos] = Slot::default();
+                self.allocated &= !(1 << pos);
                 Ok(())
             }
             Some(_) => Err(Error::NotSlotOwner),
@@ -95,52 +114,72 @@ impl SliceVector {
 
     /// Positions owned by `env`.
     pub fn owned_by(&self, env: EnvId) -> impl Iterator<Item = usize> + '_ {
-        (0..SLICE_SLOTS).filter(move |&p| self.slots[p].owner == Some(env))
+        bits(self.allocated).filter(move |&p| self.slots[p].owner == Some(env))
+    }
+
+    /// Positions whose holder is `env`.
+    fn held_by(&self, env: EnvId) -> u32 {
+        bits(self.allocated)
+            .filter(|&p| self.slots[p].holder() == Some(env))
+            .fold(0, |m, p| m | 1 << p)
     }
 
     /// Whether every slot `from` holds can be donated once more.
     pub fn can_donate(&self, from: EnvId) -> bool {
-        self.slots
-            .iter()
-            .filter(|s| s.holder() == Some(from))
-            .all(|s| !s.chain.is_full())
+        bits(self.held_by(from)).all(|p| !self.slots[p].chain.is_full())
     }
 
-    /// Donates every slot `from` holds to `to` (a synchronous transfer).
-    pub fn donate(&mut self, from: EnvId, to: EnvId) -> Result<(), Error> {
+    /// Donates every slot `from` holds to `to` (a synchronous transfer);
+    /// returns the positions that changed.
+    pub fn donate(&mut self, from: EnvId, to: EnvId) -> Result<u32, Error> {
         if !self.can_donate(from) {
             return Err(Error::TooDeep);
         }
-        for s in self.slots.iter_mut().filter(|s| s.holder() == Some(from)) {
-            s.chain.push(to);
+        let changed = self.held_by(from);
+        for p in bits(changed) {
+            self.slots[p].chain.push(to);
         }
-        Ok(())
+        Ok(changed)
     }
 
-    /// Returns to `to` the slots it donated to `from` (a reply).
-    pub fn give_back(&mut self, from: EnvId, to: EnvId) {
-        for s in self
-            .slots
-            .iter_mut()
-            .filter(|s| s.holder() == Some(from) && s.previous() == Some(to))
-        {
-            s.chain.pop();
+    /// Returns to `to` the slots it donated to `from` (a reply); returns
+    /// the positions that changed.
+    pub fn give_back(&mut self, from: EnvId, to: EnvId) -> u32 {
+        let changed = bits(self.held_by(from))
+            .filter(|&p| self.slots[p].previous() == Some(to))
+            .fold(0, |m, p| m | 1 << p);
+        for p in bits(changed) {
+            self.slots[p].chain.pop();
         }
+        changed
     }
 
     /// Removes `env` everywhere: its own slots are freed; slots donated to
-    /// it return to whoever donated them. Returns the positions it owned.
+    /// it return to whoever donated them. Returns how many it owned.
     pub fn forget(&mut self, env: EnvId) -> usize {
         let mut owned = 0;
-        for s in &mut self.slots {
+        for p in bits(self.allocated) {
+            let s = &mut self.slots[p];
             if s.owner == Some(env) {
                 *s = Slot::default();
+                self.allocated &= !(1 << p);
                 owned += 1;
             } else if let Some(i) = s.chain.iter().position(|e| *e == env) {
                 s.chain.truncate(i);
             }
         }
         owned
+    }
+
+    /// Writes the exported entries of the positions in `mask`.
+    pub fn export_positions(&self, out: &mut Exported, mask: u32) {
+        for p in bits(mask) {
+            let s = &self.slots[p];
+            out.entries[p] = SliceEntry {
+                owner: s.owner.map_or(0, |o| o.0),
+                holder: s.holder().map_or(0, |h| h.0),
+            };
+        }
     }
 
     /// Writes the exported view.
@@ -173,6 +212,8 @@ crate::kernel_test! {
         ensure_eq!((v.holder(3), v.holder(0)), (Some(b), Some(b)));
         v.give_back(b, a);
         ensure_eq!((v.holder(3), v.holder(0)), (Some(a), Some(b)));
+        ensure_eq!(v.donate(a, b), Ok(1 << 3));
+        ensure_eq!(v.give_back(b, a), 1 << 3);
         // Death in the middle of a chain returns the slot to the donor.
         v.donate(a, b)?;
         v.donate(b, c)?;

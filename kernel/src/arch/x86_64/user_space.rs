@@ -357,6 +357,11 @@ impl UserSpace {
         let end = virt
             .checked_add(len as u64)
             .ok_or(UserFault { addr: virt, write })?;
+        if len > 0 && (end - 1) & !(PAGE_SIZE - 1) == virt & !(PAGE_SIZE - 1) {
+            // Within one page (upcall frames, most buffers): one walk.
+            copy(self.user_phys(virt, write)?, 0..len);
+            return Ok(());
+        }
         let mut page = virt & !(PAGE_SIZE - 1);
         while page < end {
             self.user_phys(page.max(virt), write)?;
