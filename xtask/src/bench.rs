@@ -1,4 +1,5 @@
-//! `cargo xtask bench [NAME [ARGS...]]`: runs `bench_net` (in-QEMU, `net`) or the benchmark binary
+//! `cargo xtask bench [NAME [ARGS...]]`: runs `bench_net` (in-QEMU, `net`),
+//! `bench_kernel` (in-QEMU, `kernel`) or the benchmark binary
 //! `bench-NAME` of the `exo-bench` crate in release mode; results go to
 //! `bench/results/` (passed to the binary as `EXO_BENCH_RESULTS`).
 
@@ -10,7 +11,7 @@ use crate::paths;
 use crate::process;
 
 /// Benchmarks implemented in xtask itself (they boot kernel images in QEMU).
-const IN_XTASK: [&str; 1] = ["net"];
+const IN_XTASK: [&str; 2] = ["kernel", "net"];
 
 /// Names (without the `bench-` prefix) of the available benchmarks.
 pub fn available() -> Result<Vec<String>> {
@@ -63,6 +64,9 @@ pub fn run(name: Option<&str>, args: &[String]) -> Result<()> {
     }
     if name == "net" {
         return crate::bench_net::run();
+    }
+    if name == "kernel" {
+        return crate::bench_kernel::run();
     }
     let results = paths::root().join("bench").join("results");
     std::fs::create_dir_all(&results).map_err(io("creating bench/results"))?;

@@ -9,6 +9,7 @@
 //! ```
 
 mod bench;
+mod bench_kernel;
 mod bench_net;
 mod cargo_toml;
 mod cmd_run;
