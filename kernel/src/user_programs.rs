@@ -3,7 +3,7 @@
 //!
 //! `cargo xtask` builds the `exo-user` binaries first and passes their paths
 //! to `kernel/build.rs`, which `include_bytes!`s them (see `PROGRAMS`).
-//! Loading and running them in ring 3 is issue 3's job; here the kernel
+//! `env::loader` loads them into environments; here the kernel
 //! checks that each image is a static x86-64 executable whose loadable
 //! segments lie in the user half, are W^X, and whose entry point is in an
 //! executable segment, and logs the result at boot.

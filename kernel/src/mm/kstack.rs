@@ -1,8 +1,8 @@
-//! Kernel stacks allocated at run time (e.g. per-environment kernel stacks in
-//! issue 3), each in its own slot of the stack region with an unmapped guard
-//! page below it, and the registry of every kernel stack (static ones too)
-//! that the crash reporter uses to walk frames safely and to recognize stack
-//! overflows.
+//! Kernel stacks allocated at run time (environments need none: they enter
+//! the kernel on the system-call and IST stacks), each in its own slot of
+//! the stack region with an unmapped guard page below it, and the registry
+//! of every kernel stack (static ones too) that the crash reporter uses to
+//! walk frames safely and to recognize stack overflows.
 
 use spin::Mutex;
 

@@ -1,6 +1,6 @@
 //! Global descriptor table, task-state segment and the interrupt stacks.
 //!
-//! Selector layout (fixed; the syscall/sysret MSRs of issue 3 rely on it):
+//! Selector layout (fixed; the syscall/sysret MSRs in `syscall.rs` rely on it):
 //! 0x08 kernel code, 0x10 kernel data, 0x18 user data, 0x20 user code, 0x28 TSS.
 //!
 //! Every interrupt and exception runs on an IST stack (see `idt.rs` for the

@@ -9,9 +9,9 @@
 //! 0xFFFF_FFFF_8000_0000 + phys                    kernel image (PML4 511): text RX, rodata R, data/bss RW+NX
 //! ```
 //!
-//! Environments (issue 3) get their own PML4 whose upper half (slots
-//! 256-511) is copied from the kernel's, so kernel mappings are shared and
-//! user mappings can never reach a kernel slot.
+//! Environments get their own PML4 whose upper half (slots 256-511) is
+//! copied from the kernel's, so kernel mappings are shared and user
+//! mappings can never reach a kernel slot (`user_space.rs`).
 
 /// Base of the direct map of physical memory.
 pub const PHYSMAP_BASE: u64 = 0xFFFF_8000_0000_0000;
