@@ -46,15 +46,20 @@ pub struct Limits {
     pub max_frames: u32,
     /// Slots never repossessed except in an emergency.
     pub min_slots: u16,
+    /// Most mappings in its space (each costs kernel memory in the reverse
+    /// map, which is not charged as frames).
+    pub max_mappings: u32,
 }
 
 impl Limits {
     /// Defaults for a program whose image and stack take `base_frames`.
     pub fn for_image(base_frames: u32) -> Limits {
+        let max_frames = base_frames + 4096;
         Limits {
             min_frames: base_frames + 16,
-            max_frames: base_frames + 4096,
+            max_frames,
             min_slots: 1,
+            max_mappings: max_frames * 4,
         }
     }
 }

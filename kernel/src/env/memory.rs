@@ -142,6 +142,9 @@ impl Kernel {
             return Err(Error::NoCapability);
         }
         let env = self.envs.get_mut(id).ok_or(Error::NoSuchEnv)?;
+        if env.mem.rmap.len() >= env.limits.max_mappings as usize {
+            return Err(Error::QuotaExceeded);
+        }
         frame::with_table(|t| t.add_mapping(f))
             .map_err(|_| Error::OutOfMemory)?
             .map_err(|_| Error::TooManyMappings)?;
