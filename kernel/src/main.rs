@@ -92,7 +92,10 @@ fn start(boot: &BootInfo, cmdline: CmdLine<'_>) -> ! {
         exit(ExitCode::TestsFailed);
     }
     #[cfg(feature = "qemu-tests")]
-    ktest::runner::run(cmdline.value("ktest.filter"), cmdline.value("ktest.exclude"));
+    ktest::runner::run(
+        cmdline.value("ktest.filter"),
+        cmdline.value("ktest.exclude"),
+    );
 
     #[cfg(not(feature = "qemu-tests"))]
     {
