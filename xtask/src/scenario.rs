@@ -182,7 +182,7 @@ pub fn run(mut s: Scenario, images: &Images, tally: &mut Tally) -> Result<()> {
     let mut failed = false;
     match &s.expect {
         Expect::KernelTests { .. } => {
-            failed |= record_kernel_tests(&progress, &outcome.end, tally);
+            failed |= record_kernel_tests(s.name, &progress, &outcome.end, tally);
         }
         expect => {
             let verdict = check(expect, &outcome.lines, &outcome.end, symbols.as_ref());
@@ -210,7 +210,7 @@ pub fn run(mut s: Scenario, images: &Images, tally: &mut Tally) -> Result<()> {
 
 /// Records one result per kernel test plus the run itself; returns whether
 /// anything failed.
-fn record_kernel_tests(p: &Progress, end: &End, tally: &mut Tally) -> bool {
+fn record_kernel_tests(scenario: &str, p: &Progress, end: &End, tally: &mut Tally) -> bool {
     let why_unfinished = match end {
         End::TimedOut { waiting_for } => format!("timed out waiting for {waiting_for}"),
         End::Exited(e) => format!("no result: {e}"),
@@ -276,7 +276,8 @@ fn record_kernel_tests(p: &Progress, end: &End, tally: &mut Tally) -> bool {
         Outcome::Failed(problems.join("; "))
     };
     failed |= o != Outcome::Passed;
-    tally.record("qemu::kernel-test-run", o, None);
+    // One per test scenario (several boot the test kernel).
+    tally.record(format!("qemu::{scenario}::run"), o, None);
     failed
 }
 
@@ -619,6 +620,7 @@ mod tests {
         ]);
         let mut t = Tally::default();
         assert!(!record_kernel_tests(
+            "kernel-tests",
             &p,
             &End::Exited(GuestExit::Success),
             &mut t
@@ -641,6 +643,7 @@ mod tests {
         };
         let mut t = Tally::default();
         assert!(record_kernel_tests(
+            "kernel-tests",
             &started(),
             &End::Exited(GuestExit::TripleFault),
             &mut t
@@ -652,7 +655,12 @@ mod tests {
         let hang = End::TimedOut {
             waiting_for: "test b".into(),
         };
-        assert!(record_kernel_tests(&started(), &hang, &mut t));
+        assert!(record_kernel_tests(
+            "kernel-tests",
+            &started(),
+            &hang,
+            &mut t
+        ));
         assert_eq!(t.failed(), 3);
 
         // A success exit with a summary that disagrees with what was seen.
@@ -667,6 +675,7 @@ mod tests {
         });
         let mut t = Tally::default();
         assert!(record_kernel_tests(
+            "kernel-tests",
             &p,
             &End::Exited(GuestExit::Success),
             &mut t
@@ -684,6 +693,7 @@ mod tests {
         ]);
         let mut t = Tally::default();
         assert!(record_kernel_tests(
+            "kernel-tests",
             &p,
             &End::Exited(GuestExit::Success),
             &mut t
