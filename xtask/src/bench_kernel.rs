@@ -27,11 +27,15 @@ use crate::session::{self, Deadline, End, Flow};
 const RUNS: usize = 3;
 
 /// The measurements, in report order, with what each one covers.
-const MEASURES: [(&str, &str); 9] = [
+const MEASURES: [(&str, &str); 10] = [
     ("empty", "the two `rdtsc` around a sample (bookkeeping)"),
     (
         "null_syscall",
         "`syscall` with the null call and back (short path)",
+    ),
+    (
+        "yield_self",
+        "`Yield` to itself: the full path (context save, kernel loop, `iretq`) doing nothing",
     ),
     (
         "exception_kernel",
