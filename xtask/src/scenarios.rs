@@ -147,7 +147,9 @@ fn env_tests() -> Scenario {
 }
 
 /// The default demo (`cargo xtask run`): `init` and `pong` exchange
-/// messages by protected control transfer and share a page.
+/// messages by protected control transfer and share a page. Under `-icount`
+/// like the environment tests: the end-of-slice budget is tens of
+/// microseconds, which plain TCG on a loaded host can miss.
 fn demo() -> Scenario {
     Scenario {
         name: "demo",
@@ -167,7 +169,7 @@ fn demo() -> Scenario {
             stop_at: None,
         },
         timeout: Duration::from_secs(60),
-        qemu_args: Vec::new(),
+        qemu_args: ICOUNT.to_vec(),
     }
 }
 

@@ -305,7 +305,7 @@ impl Kernel {
         env.cpu.epilogue_deadline = None;
         env.cpu.strikes = env.cpu.strikes.saturating_add(1);
         let strikes = env.cpu.strikes;
-        log::info!(
+        log::debug!(
             "{} ({id}): end-of-slice handler overran its {SLICE_BUDGET_NS} ns budget (strike {strikes} of {MAX_STRIKES})",
             env.name
         );
