@@ -89,9 +89,14 @@ impl Kernel {
                     })?;
                 f
             }
-            None => frame::with_table(|t| t.alloc_owned(FrameUse::User, id.0))
-                .map_err(|_| Error::OutOfMemory)?
-                .map_err(|_| Error::OutOfMemory)?,
+            None => match frame::with_table(|t| t.alloc_owned(FrameUse::User, id.0)) {
+                Ok(Ok(f)) => f,
+                _ => {
+                    let now = crate::time::now_ns();
+                    self.relieve_pressure(id, super::revocation::PRESSURE_BATCH, now);
+                    return Err(Error::OutOfMemory);
+                }
+            },
         };
         phys::zero_frame(f);
         env.mem.owned.insert(f);

@@ -30,6 +30,12 @@ use super::memory::first_mapping;
 use crate::mm::frame::{self, Frame};
 use crate::mm::phys;
 
+/// Time an environment gets to answer a request caused by memory pressure.
+pub const PRESSURE_DEADLINE_NS: u64 = 10_000_000;
+
+/// Frames asked for at a time under memory pressure.
+pub const PRESSURE_BATCH: u32 = 32;
+
 /// An outstanding request for frames.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Revocation {
@@ -83,6 +89,26 @@ impl Kernel {
         });
         env.pending.revocation = true;
         Ok(())
+    }
+
+    /// Memory policy: `requester` could not get a frame. Asks the other
+    /// environment with the most frames above its guarantee (and no request
+    /// pending) for `frames` of them within [`PRESSURE_DEADLINE_NS`]; returns
+    /// whom it asked. The requester's call still fails (`OutOfMemory`); it
+    /// retries once frames come back.
+    pub fn relieve_pressure(&mut self, requester: EnvId, frames: u32, now: u64) -> Option<EnvId> {
+        let (victim, excess) = self
+            .envs
+            .iter()
+            .filter(|e| e.id != requester && e.revocation.is_none())
+            .map(|e| (e.id, e.mem.owned.len().saturating_sub(e.limits.min_frames as usize)))
+            .filter(|(_, excess)| *excess > 0)
+            .max_by_key(|(_, excess)| *excess)?;
+        let ask = frames.min(excess as u32);
+        self.request_revocation(victim, ask, now + PRESSURE_DEADLINE_NS, false)
+            .ok()?;
+        log::info!("memory pressure from {requester}: asked {victim} for {ask} frames");
+        Some(victim)
     }
 
     /// Counts a frame `id` gave back toward its revocation request.

@@ -203,3 +203,23 @@ crate::kernel_test! {
         nothing_leaked(before)
     }
 }
+
+crate::kernel_test! {
+    fn memory_pressure_asks_the_largest_holder_and_it_complies() {
+        let _cleanup = Cleanup;
+        let before = census();
+        let holder = probe(Mode::Compliant, 64, None)?;
+        let small = probe(Mode::Spin, 0, None)?;
+        wait_blocked(holder)?;
+        let held = owned(holder);
+        let asked = with_kernel(|k| k.relieve_pressure(small, 32, crate::time::now_ns()));
+        ensure_eq!(asked, Some(holder));
+        run_until("the holder to give frames back", |k| k.envs.get(holder).is_none_or(|e| e.revocation.is_none()))?;
+        let reposs = with_kernel(|k| k.envs.get(holder).map(|e| e.repossessions));
+        ensure_eq!(reposs, Some(0));
+        ensure_eq!(owned(holder), held - 32);
+        // Nobody else has frames above its guarantee to give.
+        ensure_eq!(with_kernel(|k| k.relieve_pressure(holder, 32, crate::time::now_ns())), None);
+        nothing_leaked(before)
+    }
+}
