@@ -53,7 +53,8 @@ pub enum Mode {
     /// a child, then exits (the kernel checks that everything came back).
     Hoard = 14,
     /// Blocks with a deadline (expects `TimedOut`), then blocks without one
-    /// until the kernel wakes it.
+    /// until the kernel wakes it, then once more: the kernel posted a second
+    /// wake-up while it ran, which must make that block return at once.
     Blocker = 15,
     /// Gives its slice to environment `param` by directed yield, forever.
     Donor = 16,

@@ -164,11 +164,16 @@ impl fmt::Display for ExitStatus {
     }
 }
 
-/// Pending upcalls (delivered before the environment next runs).
+/// Pending upcalls (delivered before the environment next runs) and a
+/// pending wake-up.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Pending {
     pub revocation: bool,
     pub repossession: bool,
+    /// A wake-up arrived while it was not blocked: its next `Block`
+    /// returns at once (no wake-up is lost between checking for work and
+    /// blocking).
+    pub wake: bool,
 }
 
 /// An environment.

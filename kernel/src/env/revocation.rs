@@ -101,7 +101,15 @@ impl Kernel {
             .envs
             .iter()
             .filter(|e| e.id != requester && e.revocation.is_none())
-            .map(|e| (e.id, e.mem.owned.len().saturating_sub(e.limits.min_frames as usize)))
+            .map(|e| {
+                (
+                    e.id,
+                    e.mem
+                        .owned
+                        .len()
+                        .saturating_sub(e.limits.min_frames as usize),
+                )
+            })
             .filter(|(_, excess)| *excess > 0)
             .max_by_key(|(_, excess)| *excess)?;
         let ask = frames.min(excess as u32);

@@ -4,8 +4,10 @@
 //! (the network path calls it from an ASH to wake a filter's owner): it
 //! records the id in a small table and returns. The kernel loop absorbs
 //! the table at its next decision ([`take`]): a blocked environment whose
-//! id is there becomes runnable (its `Block` returns 0); wake-ups of
-//! environments that are not blocked, or no longer exist, are dropped.
+//! id is there becomes runnable (its `Block` returns 0); one that is not
+//! blocked keeps the wake-up, so its next `Block` returns at once (nothing
+//! is lost between checking for work and blocking); wake-ups of
+//! environments that no longer exist are dropped.
 
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 

@@ -87,6 +87,9 @@ crate::kernel_test! {
         let still = with_kernel(|k| k.envs.get(p).map(|e| e.state));
         ensure_eq!(still, Some(RunState::Blocked { deadline: None }));
         crate::env::wake::wake(p);
+        run_until("the wake-up", |k| k.envs.get(p).is_none_or(|e| e.state == RunState::Runnable))?;
+        // A second wake-up while it runs: kept for its next block.
+        crate::env::wake::wake(p);
         run_until_ended(&[p])?;
         passed(p, "blocker")?;
         nothing_leaked(before)

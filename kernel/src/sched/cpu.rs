@@ -115,6 +115,8 @@ impl Kernel {
             if matches!(env.state, RunState::Blocked { .. }) && (posted || pending) {
                 env.state = RunState::Runnable;
                 set_result(env.context(), Ok(0));
+            } else if posted {
+                env.pending.wake = true;
             }
         }
     }
@@ -424,6 +426,9 @@ impl Kernel {
         self.complied(id);
         let env = self.envs.get_mut(id).ok_or(Error::NoSuchEnv)?;
         if env.pending.revocation || env.pending.repossession {
+            return Ok(false);
+        }
+        if core::mem::take(&mut env.pending.wake) {
             return Ok(false);
         }
         if deadline != 0 && deadline <= now {

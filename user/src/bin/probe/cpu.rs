@@ -52,6 +52,14 @@ pub fn blocker() -> Result<(), Check> {
     println!("probe: deadline block returned {late} ns after its deadline");
     ok(2, "block until woken", api::block(None))?;
     println!("probe: woken");
+    // The kernel test posted another wake-up while this probe was running:
+    // it was kept, so this returns at once.
+    ok(
+        3,
+        "a wake-up posted while running is kept",
+        api::block(None),
+    )?;
+    println!("probe: the early wake-up was kept");
     Ok(())
 }
 
