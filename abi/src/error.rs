@@ -75,11 +75,41 @@ pub enum Error {
     BelowGuarantee = 31,
     /// The program image is not a valid static ring-3 executable.
     BadImage = 32,
+    /// The network object does not decode (`docs/OBJECT.md`); the bind
+    /// request's message buffer says why.
+    BadObject = 33,
+    /// The kernel's verifier rejected the handler (or a filter program);
+    /// the message buffer holds its report.
+    VerifierRejected = 34,
+    /// A filter would take frames that another environment's binding
+    /// takes, and its owner granted no permission.
+    FilterConflict = 35,
+    /// A region's pages are smaller than the handler declares (or their
+    /// number does not match the declarations).
+    RegionTooSmall = 36,
+    /// A receive ring needs at least two pages (header and slots).
+    RingTooSmall = 37,
+    /// The frame's source is not one the sender is bound to (transmit
+    /// filter).
+    SourceNotBound = 38,
+    /// No binding with that id (or not the caller's).
+    NoSuchBinding = 39,
+    /// Another environment is already the default receiver.
+    DefaultTaken = 40,
+    /// The WebAssembly handler is invalid or does not follow the handler
+    /// ABI (`docs/NET.md`); the message buffer says why.
+    BadHandler = 41,
+    /// The binding table is full.
+    TooManyBindings = 42,
+    /// The transmit queue is full; retry later.
+    TxQueueFull = 43,
+    /// The network link is down (or there is no NIC).
+    LinkDown = 44,
 }
 
 impl Error {
     /// Every error, in code order.
-    pub const ALL: [Error; 32] = [
+    pub const ALL: [Error; 44] = [
         Error::UnknownSyscall,
         Error::InvalidArgument,
         Error::BadAddress,
@@ -112,6 +142,18 @@ impl Error {
         Error::PageTableMemory,
         Error::BelowGuarantee,
         Error::BadImage,
+        Error::BadObject,
+        Error::VerifierRejected,
+        Error::FilterConflict,
+        Error::RegionTooSmall,
+        Error::RingTooSmall,
+        Error::SourceNotBound,
+        Error::NoSuchBinding,
+        Error::DefaultTaken,
+        Error::BadHandler,
+        Error::TooManyBindings,
+        Error::TxQueueFull,
+        Error::LinkDown,
     ];
 
     /// The numeric code (the value of `rax`).
@@ -173,6 +215,20 @@ impl fmt::Display for Error {
             Self::PageTableMemory => "no memory is left for the environment's page tables",
             Self::BelowGuarantee => "that would go below the environment's guaranteed minimum",
             Self::BadImage => "the program image is not a valid static ring-3 executable",
+            Self::BadObject => "the network object does not decode (see the message buffer)",
+            Self::VerifierRejected => "the verifier rejected the handler (see the message buffer)",
+            Self::FilterConflict => {
+                "a filter overlaps another environment's binding; ask its owner for a grant"
+            }
+            Self::RegionTooSmall => "a region's pages are smaller than the handler declares",
+            Self::RingTooSmall => "a receive ring needs at least two pages",
+            Self::SourceNotBound => "the frame's source is not an address the sender is bound to",
+            Self::NoSuchBinding => "no binding of the caller has that id",
+            Self::DefaultTaken => "another environment already receives the unclaimed frames",
+            Self::BadHandler => "the WebAssembly handler breaks the handler ABI (see the message)",
+            Self::TooManyBindings => "the binding table is full",
+            Self::TxQueueFull => "the transmit queue is full; retry later",
+            Self::LinkDown => "the network link is down or there is no NIC",
         })
     }
 }

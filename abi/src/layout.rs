@@ -11,7 +11,7 @@
 //!   + 0x0000_0000 KERNEL_INFO         kernel information and clock
 //!   + 0x0000_1000 ENV_TABLE           environment table
 //!   + 0x0000_2000 SLICE_VECTOR        time-slice vector
-//!   + 0x0010_0000 NET_EXPORT          reserved: network counters (issue 7), 1 MiB
+//!   + 0x0010_0000 NET_EXPORT          network counters and bindings (`net::export`), 1 MiB
 //!   + 0x4000_0000 FRAME_TABLE         physical frame ownership table
 //! USER_END                            start of the non-canonical hole
 //! ```
@@ -37,7 +37,7 @@ pub const KERNEL_INFO: u64 = EXPORT_BASE;
 pub const ENV_TABLE: u64 = EXPORT_BASE + 0x1000;
 /// [`crate::export::SliceVector`].
 pub const SLICE_VECTOR: u64 = EXPORT_BASE + 0x2000;
-/// Reserved for the per-filter network counters of issue 7.
+/// The network counters and binding list ([`crate::net::export`]).
 pub const NET_EXPORT: u64 = EXPORT_BASE + 0x10_0000;
 /// Size of the network export window.
 pub const NET_EXPORT_SIZE: u64 = 0x10_0000;

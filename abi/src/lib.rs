@@ -13,6 +13,8 @@
 //! - [`private`]: the per-environment read-only page (identity and the
 //!   repossession vector);
 //! - [`upcall`]: the frame the kernel pushes when it upcalls an environment;
+//! - [`net`]: the network calls, the bind request, the receive ring and
+//!   the exported network counters;
 //! - [`probe`]: not ABI: the protocol of the in-QEMU test program `probe`.
 //!
 //! Every exported structure is `#[repr(C)]` with explicit padding; the host
@@ -25,6 +27,7 @@ pub mod error;
 pub mod export;
 pub mod ids;
 pub mod layout;
+pub mod net;
 pub mod private;
 pub mod probe;
 pub mod syscall;
