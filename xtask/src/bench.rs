@@ -45,6 +45,9 @@ pub fn available() -> Result<Vec<String>> {
 /// Lists or runs a benchmark.
 pub fn run(name: Option<&str>, args: &[String]) -> Result<()> {
     let names = available()?;
+    if name == Some("readme") {
+        return crate::readme_bench::update();
+    }
     let Some(name) = name else {
         if names.is_empty() {
             println!("no benchmarks yet (add bench/src/bin/bench-NAME.rs)");
@@ -53,6 +56,7 @@ pub fn run(name: Option<&str>, args: &[String]) -> Result<()> {
             for n in &names {
                 println!("    {n}");
             }
+            println!("(`cargo xtask bench readme` rebuilds README.md's results section)");
         }
         return Ok(());
     };
@@ -63,10 +67,12 @@ pub fn run(name: Option<&str>, args: &[String]) -> Result<()> {
         )));
     }
     if name == "net" {
-        return crate::bench_net::run();
+        crate::bench_net::run()?;
+        return crate::readme_bench::update();
     }
     if name == "kernel" {
-        return crate::bench_kernel::run();
+        crate::bench_kernel::run()?;
+        return crate::readme_bench::update();
     }
     let results = paths::root().join("bench").join("results");
     std::fs::create_dir_all(&results).map_err(io("creating bench/results"))?;
@@ -83,5 +89,6 @@ pub fn run(name: Option<&str>, args: &[String]) -> Result<()> {
         ])
         .args(args)
         .env("EXO_BENCH_RESULTS", &results);
-    process::run(&mut cmd, &format!("benchmark {name}"))
+    process::run(&mut cmd, &format!("benchmark {name}"))?;
+    crate::readme_bench::update()
 }

@@ -26,6 +26,7 @@ mod net_report;
 mod paths;
 mod process;
 mod qemu;
+mod readme_bench;
 mod scenario;
 mod scenarios;
 mod session;
@@ -53,7 +54,8 @@ commands:
           --release  --no-fuzz  --no-host
           --scenario SUBSTRING  only the QEMU scenarios whose name contains it
   iso     build a GRUB (Multiboot2) bootable ISO   [--release]
-  bench   list benchmarks, or run one: bench NAME [ARGS...]
+  bench   list benchmarks, or run one: bench NAME [ARGS...]; bench readme
+          rebuilds the README results section from bench/results/
   fuzz    fuzz TARGET [--time SECONDS]   (cargo-fuzz on nightly; default 60 s)";
 
 fn unexpected(e: lexopt::Error) -> Error {
