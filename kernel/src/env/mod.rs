@@ -72,11 +72,23 @@ impl core::fmt::Display for InitError {
 /// space sees kernel mappings added later). Call once after `mm::init` and
 /// `time::init`.
 pub fn init() -> Result<(), InitError> {
-    use crate::arch::layout::{HEAP_BASE, KERNEL_BASE, PHYSMAP_BASE, STACKS_BASE};
+    use crate::arch::layout::{
+        CODE_BASE, HEAP_BASE, KERNEL_BASE, NET_WINDOW_BASE, PHYSMAP_BASE, STACKS_BASE,
+    };
     let kernel_pml4 =
         crate::arch::paging::with_kernel_space(|k| k.pml4_phys()).map_err(InitError::Paging)?;
-    let slots =
-        [PHYSMAP_BASE, HEAP_BASE, STACKS_BASE, KERNEL_BASE].map(|a| ((a >> 39) & 0x1FF) as usize);
+    // Compiled handlers and their windows run from deferred work while an
+    // environment's space may be active: their slots must exist in every
+    // space from the start.
+    let slots = [
+        PHYSMAP_BASE,
+        HEAP_BASE,
+        CODE_BASE,
+        NET_WINDOW_BASE,
+        STACKS_BASE,
+        KERNEL_BASE,
+    ]
+    .map(|a| ((a >> 39) & 0x1FF) as usize);
     let mut tables = kernel_table_frame;
     crate::arch::user_space::prepare_kernel_slots(kernel_pml4, &slots, &mut tables)
         .map_err(InitError::Paging)?;

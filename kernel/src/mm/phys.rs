@@ -55,6 +55,13 @@ unsafe impl FramePod for exo_abi::export::EnvTable {}
 unsafe impl FramePod for exo_abi::export::SliceVector {}
 // SAFETY: as above.
 unsafe impl FramePod for exo_abi::private::PrivatePage {}
+// SAFETY: as above (the network export header and a page of binding
+// entries, and a receive ring's header).
+unsafe impl FramePod for exo_abi::net::export::NetExportHeader {}
+// SAFETY: as above: 32 entries of 128 bytes fill one page exactly.
+unsafe impl FramePod for [exo_abi::net::export::BindingEntry; 32] {}
+// SAFETY: as above.
+unsafe impl FramePod for exo_abi::net::ring::RingHeader {}
 
 /// Runs `f` on the contents of `frame` viewed as a `T`. The frame must be
 /// RAM the caller owns (a kernel frame it allocated).
@@ -107,6 +114,24 @@ pub fn write_frame(frame: super::frame::Frame, offset: usize, data: &[u8]) {
             data.as_ptr(),
             (phys_to_virt(frame.phys()) as *mut u8).add(offset),
             data.len(),
+        )
+    };
+}
+
+/// Copies bytes of `frame` from byte `offset` into `out` (`offset +
+/// out.len()` must fit in the frame).
+pub fn read_frame(frame: super::frame::Frame, offset: usize, out: &mut [u8]) {
+    assert!(
+        offset.checked_add(out.len()).is_some_and(|end| end <= 4096),
+        "read past the end of a frame"
+    );
+    // SAFETY: the range lies inside one RAM frame in the direct map that the
+    // caller holds; `out` is kernel memory and cannot overlap it.
+    unsafe {
+        core::ptr::copy_nonoverlapping(
+            (phys_to_virt(frame.phys()) as *const u8).add(offset),
+            out.as_mut_ptr(),
+            out.len(),
         )
     };
 }

@@ -3,23 +3,26 @@
 //! A binding is (owner, filters, optional handler, optional sink,
 //! counters). Its filters go into the merged classifier; a frame they take
 //! runs the handler (if any) and, when the handler says *deliver* (or there
-//! is no handler), goes to the sink: later a receive ring in the owner's
-//! pages, today an in-kernel queue or nothing.
+//! is no handler), goes to the sink: a receive ring in the owner's pages
+//! (environment bindings), an in-kernel queue (kernel tests) or nothing.
+//! An environment's binding also records the frames it pinned, the
+//! environments its owner allows to overlap its filters, and whether it
+//! is the default receiver of unclaimed frames.
 
 use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
-use filter_lang::bpf::Insn;
-use filter_lang::bpf::helpers::HelperFault;
 use filter_lang::bpf::spec::ProgramSpec;
 use filter_lang::filter::{Filter, FilterId, InsertError};
-use filter_lang::object::{self, HandlerCode, ObjectError};
+use filter_lang::object::{self, ObjectError};
 
 use super::code::CodeError;
-use super::handler::{Handler, HandlerError};
+use super::handler::{Handler, HandlerCode, HandlerError, HandlerFault};
 use super::hooks::{FrameSink, OwnerId};
+use super::regions::RegionSource;
+use crate::mm::frame::Frame;
 
 /// A binding's handle (its slot in the binding table).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -38,10 +41,38 @@ pub struct BindingSpec {
     pub name: String,
     /// Frames taken: the disjunction of these filters (at least one).
     pub filters: Vec<Filter>,
-    /// The handler's words and what the verifier must be told.
-    pub handler: Option<(Vec<Insn>, ProgramSpec)>,
+    /// The handler's code and what the verifier must be told.
+    pub handler: Option<(HandlerCode, ProgramSpec)>,
+    /// Where the handler's regions live.
+    pub regions: RegionSource,
     /// Where delivered frames go.
     pub sink: Option<Box<dyn FrameSink>>,
+    /// Frames of a receive ring to set up (environment bindings; the ring
+    /// needs the binding id, known at install). Takes precedence over
+    /// `sink`.
+    pub ring: Option<Vec<Frame>>,
+    /// Also receive every frame no filter takes.
+    pub default: bool,
+    /// Frames the binding layer pinned for this binding (unpinned when it
+    /// is removed).
+    pub pins: Vec<Frame>,
+}
+
+impl BindingSpec {
+    /// A kernel binding of `filters` with nothing else.
+    pub fn kernel(name: &str, filters: Vec<Filter>) -> BindingSpec {
+        BindingSpec {
+            owner: super::hooks::KERNEL_OWNER,
+            name: String::from(name),
+            filters,
+            handler: None,
+            regions: RegionSource::Kernel,
+            sink: None,
+            ring: None,
+            default: false,
+            pins: Vec::new(),
+        }
+    }
 }
 
 /// Why a binding was refused or could not be changed.
@@ -54,8 +85,6 @@ pub enum BindError {
     /// Filter programs (filters the atoms cannot express) have no kernel
     /// engine yet.
     FilterProgramUnsupported,
-    /// WebAssembly handlers need the wasmi engine (not built yet).
-    WasmUnsupported,
     Handler(HandlerError),
     Insert(InsertError),
     /// The classifier could not be compiled or placed.
@@ -65,6 +94,21 @@ pub enum BindError {
     OwnerGone(OwnerId),
     /// No such binding.
     NoBinding(BindingId),
+    /// A filter may take frames that `binding` of `owner` takes, and that
+    /// owner granted the requester nothing.
+    Conflict {
+        filter: usize,
+        binding: BindingId,
+        owner: OwnerId,
+    },
+    /// Another binding already receives the unclaimed frames.
+    DefaultTaken(BindingId),
+    /// The default receiver needs a ring or sink.
+    DefaultWithoutRing,
+    /// Every binding id the export table describes is in use.
+    TooManyBindings,
+    /// The ring pages do not make a ring (fewer than two).
+    RingTooSmall,
 }
 
 impl fmt::Display for BindError {
@@ -76,16 +120,31 @@ impl fmt::Display for BindError {
                 f,
                 "filter programs are not supported by the kernel yet; express the filter with atoms"
             ),
-            Self::WasmUnsupported => write!(
-                f,
-                "WebAssembly handlers need the wasmi engine, which this kernel does not have yet"
-            ),
             Self::Handler(e) => write!(f, "handler: {e}"),
             Self::Insert(e) => write!(f, "classifier: {e}"),
             Self::Trie(e) => write!(f, "classifier compiler: {e}"),
             Self::Code(e) => write!(f, "classifier code: {e}"),
             Self::OwnerGone(o) => write!(f, "{o} does not exist"),
             Self::NoBinding(b) => write!(f, "{b} does not exist"),
+            Self::Conflict {
+                filter,
+                binding,
+                owner,
+            } => write!(
+                f,
+                "filter {filter} may take frames that {binding} of {owner} takes; \
+                 ask its owner for a grant (NetCall::Grant) or narrow the filter"
+            ),
+            Self::DefaultTaken(b) => write!(f, "{b} already receives the unclaimed frames"),
+            Self::DefaultWithoutRing => {
+                write!(f, "the default receiver needs a receive ring")
+            }
+            Self::TooManyBindings => write!(
+                f,
+                "all {} binding ids are in use",
+                exo_abi::net::export::MAX_BINDINGS
+            ),
+            Self::RingTooSmall => write!(f, "a receive ring needs at least two pages"),
         }
     }
 }
@@ -126,9 +185,17 @@ pub struct Binding {
     pub(super) filter_ids: Vec<FilterId>,
     pub handler: Option<Handler>,
     pub(super) sink: Option<Box<dyn FrameSink>>,
+    /// Slots of its receive ring (0: none).
+    pub ring_slots: u32,
+    /// Whether it receives the unclaimed frames.
+    pub default: bool,
+    /// Frames pinned for it (its ring and regions).
+    pub pins: Vec<Frame>,
+    /// Environments its owner allows to install overlapping filters.
+    pub grants: Vec<OwnerId>,
     pub stats: BindingStats,
     /// The last handler fault, for diagnostics.
-    pub last_fault: Option<HelperFault>,
+    pub last_fault: Option<HandlerFault>,
 }
 
 impl Binding {
@@ -158,7 +225,7 @@ impl Binding {
             s.wakeups
         );
         if let Some(h) = &self.handler {
-            for (i, c) in h.counters.iter().enumerate() {
+            for (i, c) in h.counters().iter().enumerate() {
                 line.push_str(&alloc::format!(" counter{i}={c}"));
             }
         }
@@ -166,33 +233,55 @@ impl Binding {
     }
 }
 
-/// Builds a binding from an `exo-filter compile` object: decoded strictly
-/// (`filter_lang::object::decode`); the handler is verified and compiled
-/// at install time.
+/// What an object holds, checked for the kernel's engines.
+pub struct ObjectParts {
+    pub filters: Vec<Filter>,
+    pub handler: Option<(HandlerCode, ProgramSpec)>,
+}
+
+/// Decodes an `exo-filter compile` object strictly
+/// (`filter_lang::object::decode`); a WebAssembly handler gets `fuel` per
+/// run. The handler is verified (or validated) and compiled at install.
+pub fn object_parts(bytes: &[u8], fuel: u64) -> Result<ObjectParts, BindError> {
+    let obj = object::decode(bytes).map_err(BindError::Object)?;
+    if obj.filter_program.is_some() {
+        return Err(BindError::FilterProgramUnsupported);
+    }
+    let spec = obj.spec();
+    let handler = obj.handler.map(|code| {
+        let code = match code {
+            object::HandlerCode::Bpf(words) => HandlerCode::Bpf(words),
+            object::HandlerCode::Wasm(module) => HandlerCode::Wasm { module, fuel },
+        };
+        (code, spec)
+    });
+    Ok(ObjectParts {
+        filters: obj.filters,
+        handler,
+    })
+}
+
+/// Builds a kernel-style binding (kernel regions, optional sink) from an
+/// object.
 pub fn spec_from_object(
     owner: OwnerId,
     name: &str,
     bytes: &[u8],
     sink: Option<Box<dyn FrameSink>>,
 ) -> Result<BindingSpec, BindError> {
-    let obj = object::decode(bytes).map_err(BindError::Object)?;
-    if obj.filter_program.is_some() {
-        return Err(BindError::FilterProgramUnsupported);
-    }
-    if obj.filters.is_empty() {
+    let parts = object_parts(bytes, exo_abi::net::DEFAULT_FUEL)?;
+    if parts.filters.is_empty() {
         return Err(BindError::NoFilter);
     }
-    let spec = obj.spec();
-    let handler = match obj.handler {
-        None => None,
-        Some(HandlerCode::Wasm(_)) => return Err(BindError::WasmUnsupported),
-        Some(HandlerCode::Bpf(words)) => Some((words, spec)),
-    };
     Ok(BindingSpec {
         owner,
         name: String::from(name),
-        filters: obj.filters,
-        handler,
+        filters: parts.filters,
+        handler: parts.handler,
+        regions: RegionSource::Kernel,
         sink,
+        ring: None,
+        default: false,
+        pins: Vec::new(),
     })
 }

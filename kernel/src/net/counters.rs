@@ -35,6 +35,9 @@ pub struct Counters {
     pub tx_no_buffer: AtomicU64,
     /// Frames the TX path refused: empty or longer than 1514 bytes.
     pub tx_bad_length: AtomicU64,
+    /// Frames an environment tried to send that its transmit filter
+    /// refused (a source it is not bound to).
+    pub tx_refused: AtomicU64,
     /// RX interrupts taken.
     pub rx_interrupts: AtomicU64,
     /// Configuration-change interrupts taken.
@@ -62,6 +65,7 @@ impl Counters {
             rx_delivered: Z,
             tx_no_buffer: Z,
             tx_bad_length: Z,
+            tx_refused: Z,
             rx_interrupts: Z,
             config_interrupts: Z,
             device_errors: Z,
@@ -100,6 +104,7 @@ pub struct Snapshot {
     pub delivered: u64,
     pub tx_no_buffer: u64,
     pub tx_bad_length: u64,
+    pub tx_refused: u64,
     pub rx_interrupts: u64,
     pub config_interrupts: u64,
     pub device_errors: u64,
@@ -138,6 +143,7 @@ pub fn snapshot() -> Snapshot {
         delivered: c.rx_delivered.load(Relaxed),
         tx_no_buffer: c.tx_no_buffer.load(Relaxed),
         tx_bad_length: c.tx_bad_length.load(Relaxed),
+        tx_refused: c.tx_refused.load(Relaxed),
         rx_interrupts: c.rx_interrupts.load(Relaxed),
         config_interrupts: c.config_interrupts.load(Relaxed),
         device_errors: c.device_errors.load(Relaxed),
@@ -151,7 +157,7 @@ impl fmt::Display for Snapshot {
             f,
             "NETSTAT rx_frames={} rx_bytes={} tx_frames={} tx_bytes={} malformed={} truncated={} \
              oversized={} no_buffer={} unclaimed={} handler_fault={} consumed={} delivered={} \
-             tx_no_buffer={} tx_bad_length={} rx_interrupts={} config_interrupts={} device_errors={}",
+             tx_no_buffer={} tx_bad_length={} tx_refused={} rx_interrupts={} config_interrupts={} device_errors={}",
             self.rx_frames,
             self.rx_bytes,
             self.tx_frames,
@@ -166,6 +172,7 @@ impl fmt::Display for Snapshot {
             self.delivered,
             self.tx_no_buffer,
             self.tx_bad_length,
+            self.tx_refused,
             self.rx_interrupts,
             self.config_interrupts,
             self.device_errors

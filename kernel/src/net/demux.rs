@@ -8,6 +8,7 @@
 //! otherwise the classifier is recompiled and the new code placed before
 //! the old is freed. Removal works the same way.
 
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 
 use ash_compiler::trie::{self, LeafTables, TrieOptions};
@@ -16,7 +17,10 @@ use filter_lang::filter::{Classifier, FilterId};
 use super::binding::{BindError, Binding, BindingId, BindingSpec, BindingStats};
 use super::code::CodeBlock;
 use super::handler::Handler;
-use super::hooks;
+use super::hooks::{self, FrameSink, KERNEL_OWNER};
+use super::ring::Ring;
+use exo_abi::net::export::MAX_BINDINGS;
+use exo_abi::net::ring::SLOT_UNCLAIMED;
 
 /// Compiled classifier code and the leaf tables it searches.
 struct PlacedTrie {
@@ -41,6 +45,8 @@ pub struct Demux {
     classifier: Classifier,
     trie: Option<PlacedTrie>,
     bindings: Vec<Option<Binding>>,
+    /// The binding that receives frames no filter takes.
+    default: Option<BindingId>,
     pub stats: DemuxStats,
 }
 
@@ -56,6 +62,7 @@ impl Demux {
             classifier: Classifier::new(),
             trie: None,
             bindings: Vec::new(),
+            default: None,
             stats: DemuxStats::default(),
         }
     }
@@ -79,26 +86,76 @@ impl Demux {
         Ok(())
     }
 
-    /// Installs a binding: handler verified, compiled and placed first,
-    /// then the filters merged and the classifier updated. On any error
-    /// nothing changes.
+    /// The first binding that an environment's filter `f` (of `owner`)
+    /// would overlap without permission: one owned by someone else whose
+    /// owner granted `owner` nothing. The kernel's own bindings are never
+    /// checked (it is trusted), but environments must not overlap them.
+    fn conflict(&self, owner: hooks::OwnerId, filters: &[filter_lang::filter::Filter]) -> Result<(), BindError> {
+        if owner == KERNEL_OWNER {
+            return Ok(());
+        }
+        for (i, f) in filters.iter().enumerate() {
+            for fid in self.classifier.conflicts(f) {
+                let Some(bid) = self.classifier.owner(fid).map(BindingId) else {
+                    continue;
+                };
+                let Some(b) = self.binding(bid) else { continue };
+                if b.owner != owner && !b.grants.contains(&owner) {
+                    return Err(BindError::Conflict {
+                        filter: i,
+                        binding: bid,
+                        owner: b.owner,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Installs a binding: the checks first (owner alive, filters or the
+    /// default, no unpermitted overlap, room in the table), then the
+    /// handler verified, compiled and placed, then the filters merged and
+    /// the classifier updated. On any error nothing changes.
     pub fn install(&mut self, spec: BindingSpec) -> Result<BindingId, BindError> {
         if !hooks::hooks().owner_alive(spec.owner) {
             return Err(BindError::OwnerGone(spec.owner));
         }
-        if spec.filters.is_empty() {
+        if spec.filters.is_empty() && !spec.default {
             return Err(BindError::NoFilter);
         }
-        let handler = match &spec.handler {
-            Some((words, pspec)) => Some(Handler::load(words, pspec)?),
-            None => None,
-        };
+        if spec.default {
+            if let Some(d) = self.default {
+                return Err(BindError::DefaultTaken(d));
+            }
+            if spec.ring.is_none() && spec.sink.is_none() {
+                return Err(BindError::DefaultWithoutRing);
+            }
+        }
+        self.conflict(spec.owner, &spec.filters)?;
         let slot = self
             .bindings
             .iter()
             .position(Option::is_none)
             .unwrap_or(self.bindings.len());
+        if slot >= MAX_BINDINGS {
+            return Err(BindError::TooManyBindings);
+        }
         let id = BindingId(slot as u32);
+        let (sink, ring_slots): (Option<Box<dyn FrameSink>>, u32) = match spec.ring {
+            Some(frames) => {
+                let mut ring = Ring::new(frames, id.0).ok_or(BindError::RingTooSmall)?;
+                if spec.default {
+                    ring.set_flags(SLOT_UNCLAIMED);
+                }
+                let n = ring.slots();
+                (Some(Box::new(ring)), n)
+            }
+            None => (spec.sink, 0),
+        };
+        let handler = match &spec.handler {
+            Some((code, pspec)) => Some(Handler::load(code, pspec, spec.regions)?),
+            None => None,
+        };
         let mut ids: Vec<FilterId> = Vec::with_capacity(spec.filters.len());
         let mut in_place = self.trie.is_some();
         for f in spec.filters {
@@ -115,7 +172,9 @@ impl Demux {
                 }
             }
         }
-        if in_place {
+        if ids.is_empty() {
+            // A default receiver without filters: the classifier is unchanged.
+        } else if in_place {
             self.stats.in_place_updates += 1;
         } else if let Err(e) = self.recompile() {
             self.unwind(&ids);
@@ -127,16 +186,28 @@ impl Demux {
             name: spec.name,
             filter_ids: ids,
             handler,
-            sink: spec.sink,
+            sink,
+            ring_slots,
+            default: spec.default,
+            pins: spec.pins,
+            grants: Vec::new(),
             stats: BindingStats::default(),
             last_fault: None,
         };
+        if spec.default {
+            self.default = Some(id);
+        }
         if slot == self.bindings.len() {
             self.bindings.push(Some(binding));
         } else {
             self.bindings[slot] = Some(binding);
         }
         Ok(id)
+    }
+
+    /// The default receiver of unclaimed frames.
+    pub fn default_binding(&self) -> Option<BindingId> {
+        self.default
     }
 
     /// Takes inserted filters out again after a failed install (the old
@@ -158,6 +229,12 @@ impl Demux {
             .get_mut(id.0 as usize)
             .and_then(Option::take)
             .ok_or(BindError::NoBinding(id))?;
+        if self.default == Some(id) {
+            self.default = None;
+        }
+        if binding.filter_ids.is_empty() {
+            return Ok(binding);
+        }
         let mut in_place = self.trie.is_some();
         for &fid in &binding.filter_ids {
             if let Some((filter, _)) = self.classifier.remove(fid)
@@ -209,5 +286,17 @@ impl Demux {
     /// Filters in the classifier.
     pub fn filter_count(&self) -> usize {
         self.classifier.len()
+    }
+
+    /// The filters of binding `id`.
+    pub fn filters_of(&self, id: BindingId) -> Vec<&filter_lang::filter::Filter> {
+        self.binding(id)
+            .map(|b| {
+                b.filter_ids
+                    .iter()
+                    .filter_map(|f| self.classifier.filter(*f))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 }

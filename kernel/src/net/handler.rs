@@ -1,9 +1,16 @@
-//! Handlers (ASHs) in the kernel: verified by `filter_lang::bpf::verifier`,
-//! compiled by `ash-compiler` (with constant blinding), placed in
-//! executable memory ([`super::code`]), and run on a frame with the shared
-//! `AshHelpers` over kernel-allocated regions.
+//! Handlers (ASHs) in the kernel, in two engines behind one [`Handler`]:
+//!
+//! * BPF: verified by `filter_lang::bpf::verifier`, compiled by
+//!   `ash-compiler` (with constant blinding), placed in executable memory
+//!   ([`super::code`]), and run on a frame with the shared `AshHelpers`;
+//! * WebAssembly ([`super::wasm`]): run by wasmi with fuel metering, the
+//!   same `AshHelpers` as host functions.
+//!
+//! Regions are kernel memory for kernel bindings and the owner's own
+//! pages for environment bindings ([`super::regions`]).
 
 use alloc::boxed::Box;
+use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -11,14 +18,13 @@ use ash_compiler::reloc::RelocTarget;
 use ash_compiler::runtime::{self, Region, RegionMemory};
 use filter_lang::bpf::ash::{AshEnv, AshHelpers, PacketBinding, RegionBinding};
 use filter_lang::bpf::helpers::HelperFault;
-use filter_lang::bpf::spec::{ProgramSpec, ProgramType, RegionDecl};
+use filter_lang::bpf::spec::{ProgramSpec, ProgramType};
 use filter_lang::bpf::verifier::{self, VerifyError};
 use filter_lang::bpf::{Insn, Program};
 
 use super::code::{CodeBlock, CodeError};
-
-/// Region bytes one handler may have in all (kernel memory, for now).
-pub const MAX_REGION_BYTES: usize = 1 << 20;
+use super::regions::{self, RegionError, RegionMem, RegionSource};
+use super::wasm::{WasmError, WasmHandler};
 /// The interface index handlers see in their context.
 pub const IFINDEX: u32 = 1;
 /// Slack below the caller's frame admitted for helper reads of the
@@ -34,8 +40,9 @@ pub enum HandlerError {
     Verify(Box<VerifyError>),
     Compile(ash_compiler::CompileError),
     Code(CodeError),
-    /// Its regions add up to more than [`MAX_REGION_BYTES`].
-    RegionsTooLarge(usize),
+    Regions(RegionError),
+    /// The WebAssembly module was refused.
+    Wasm(WasmError),
 }
 
 impl fmt::Display for HandlerError {
@@ -45,10 +52,8 @@ impl fmt::Display for HandlerError {
             Self::Verify(e) => write!(f, "verifier: {e}"),
             Self::Compile(e) => write!(f, "JIT: {e}"),
             Self::Code(e) => write!(f, "{e}"),
-            Self::RegionsTooLarge(n) => write!(
-                f,
-                "the handler's regions need {n} bytes; at most {MAX_REGION_BYTES} are allowed"
-            ),
+            Self::Regions(e) => write!(f, "regions: {e}"),
+            Self::Wasm(e) => write!(f, "WebAssembly handler: {e}"),
         }
     }
 }
@@ -65,20 +70,131 @@ struct PacketCtx {
 const _: () =
     assert!(core::mem::size_of::<PacketCtx>() == filter_lang::bpf::spec::packet_ctx::SIZE);
 
-/// A region's memory: 8-byte aligned, zeroed at load.
-struct RegionMem {
-    words: Box<[u64]>,
-    decl: RegionDecl,
+/// Why a handler run did not produce a verdict.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HandlerFault {
+    /// A helper refused to go on (memory outside the handler's objects, an
+    /// argument it cannot act on).
+    Helper(HelperFault),
+    /// The WebAssembly module trapped (unreachable, out-of-bounds memory,
+    /// division by zero, ...).
+    Trap(String),
+    /// The WebAssembly module used up its fuel for this frame.
+    OutOfFuel,
+    /// The WebAssembly module returned a verdict other than 0 or 1.
+    BadVerdict(i64),
 }
 
-impl RegionMem {
-    fn base(&self) -> u64 {
-        self.words.as_ptr() as u64
+impl fmt::Display for HandlerFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Helper(h) => write!(f, "{h}"),
+            Self::Trap(t) => write!(f, "trap: {t}"),
+            Self::OutOfFuel => write!(f, "out of fuel"),
+            Self::BadVerdict(v) => write!(f, "verdict {v} is neither 0 (consume) nor 1 (deliver)"),
+        }
     }
 }
 
-/// A verified, compiled, placed handler with its regions and counters.
-pub struct Handler {
+/// A handler's code as a binding request carries it.
+pub enum HandlerCode {
+    /// BPF words, verified and compiled at load.
+    Bpf(Vec<Insn>),
+    /// A WebAssembly module and the fuel each run gets.
+    Wasm { module: Vec<u8>, fuel: u64 },
+}
+
+/// Which engine runs a handler.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    Bpf,
+    Wasm,
+}
+
+/// A loaded handler.
+pub enum Handler {
+    Bpf(BpfHandler),
+    Wasm(WasmHandler),
+}
+
+impl Handler {
+    /// Loads `code` for `spec` with regions from `source`.
+    pub fn load(
+        code: &HandlerCode,
+        spec: &ProgramSpec,
+        source: RegionSource,
+    ) -> Result<Handler, HandlerError> {
+        if spec.ty != ProgramType::Packet {
+            return Err(HandlerError::WrongType(spec.ty));
+        }
+        match code {
+            HandlerCode::Bpf(words) => BpfHandler::load(words, spec, source).map(Handler::Bpf),
+            HandlerCode::Wasm { module, fuel } => {
+                let regions = regions::build(&spec.regions, source).map_err(HandlerError::Regions)?;
+                WasmHandler::load(module, regions, spec.counters, *fuel)
+                    .map(Handler::Wasm)
+                    .map_err(HandlerError::Wasm)
+            }
+        }
+    }
+
+    /// Loads BPF `words` with kernel regions (kernel bindings, tests).
+    pub fn load_bpf(words: &[Insn], spec: &ProgramSpec) -> Result<Handler, HandlerError> {
+        Self::load(&HandlerCode::Bpf(words.to_vec()), spec, RegionSource::Kernel)
+    }
+
+    /// Runs the handler on `frame`: its verdict (`verdict::CONSUMED` or
+    /// `verdict::DELIVER`) or the fault that stopped it.
+    pub fn run(&mut self, frame: &[u8], env: &mut dyn AshEnv) -> Result<u64, HandlerFault> {
+        match self {
+            Handler::Bpf(h) => h.run(frame, env).map_err(HandlerFault::Helper),
+            Handler::Wasm(h) => h.run(frame, env),
+        }
+    }
+
+    pub fn engine(&self) -> Engine {
+        match self {
+            Handler::Bpf(_) => Engine::Bpf,
+            Handler::Wasm(_) => Engine::Wasm,
+        }
+    }
+
+    /// The handler's own counters (`counter_add`).
+    pub fn counters(&self) -> &[u64] {
+        match self {
+            Handler::Bpf(h) => &h.counters,
+            Handler::Wasm(h) => h.counters(),
+        }
+    }
+
+    /// Read-only view of region `id` (tests, diagnostics).
+    pub fn region_bytes(&self, id: usize) -> Option<&[u8]> {
+        match self {
+            Handler::Bpf(h) => h.regions.get(id).map(RegionMem::bytes),
+            Handler::Wasm(h) => h.region_bytes(id),
+        }
+    }
+
+    /// Bytes of placed machine code (BPF) or of the module (WebAssembly).
+    pub fn code_bytes(&self) -> usize {
+        match self {
+            Handler::Bpf(h) => h.code.len(),
+            Handler::Wasm(h) => h.module_bytes(),
+        }
+    }
+
+    /// Fuel per run (WebAssembly; 0 for BPF, whose run time the verifier
+    /// bounds).
+    pub fn fuel(&self) -> u64 {
+        match self {
+            Handler::Bpf(_) => 0,
+            Handler::Wasm(h) => h.fuel(),
+        }
+    }
+}
+
+/// A verified, compiled, placed BPF handler with its regions and counters.
+pub struct BpfHandler {
     code: CodeBlock,
     entry: usize,
     calls_helpers: bool,
@@ -96,16 +212,14 @@ fn blinding_seed() -> u64 {
     t ^ (t << 29) ^ 0x9E37_79B9_7F4A_7C15
 }
 
-impl Handler {
-    /// Verifies, compiles and places `words` for `spec`.
-    pub fn load(words: &[Insn], spec: &ProgramSpec) -> Result<Handler, HandlerError> {
-        if spec.ty != ProgramType::Packet {
-            return Err(HandlerError::WrongType(spec.ty));
-        }
-        let total: usize = spec.regions.iter().map(|r| r.size as usize).sum();
-        if total > MAX_REGION_BYTES {
-            return Err(HandlerError::RegionsTooLarge(total));
-        }
+impl BpfHandler {
+    /// Verifies, compiles and places `words` for `spec`, then sets up its
+    /// regions.
+    fn load(
+        words: &[Insn],
+        spec: &ProgramSpec,
+        source: RegionSource,
+    ) -> Result<BpfHandler, HandlerError> {
         let program = Program::from_words(words.to_vec());
         let verified =
             verifier::verify(&program, spec).map_err(|e| HandlerError::Verify(Box::new(e)))?;
@@ -118,15 +232,8 @@ impl Handler {
             RelocTarget::HelperTrampoline => runtime::helper_trampoline_address(),
         })
         .map_err(HandlerError::Code)?;
-        let regions = spec
-            .regions
-            .iter()
-            .map(|&decl| RegionMem {
-                words: alloc::vec![0u64; (decl.size as usize).div_ceil(8)].into_boxed_slice(),
-                decl,
-            })
-            .collect();
-        Ok(Handler {
+        let regions = regions::build(&spec.regions, source).map_err(HandlerError::Regions)?;
+        Ok(BpfHandler {
             code,
             entry: compiled.entry,
             calls_helpers: compiled.calls_helpers,
@@ -137,14 +244,9 @@ impl Handler {
         })
     }
 
-    /// Bytes of placed machine code.
-    pub fn code_bytes(&self) -> usize {
-        self.code.len()
-    }
-
     /// Runs the handler on `frame`; returns its verdict (r0) or the fault
     /// that stopped it.
-    pub fn run(&mut self, frame: &[u8], env: &mut dyn AshEnv) -> Result<u64, HelperFault> {
+    fn run(&mut self, frame: &[u8], env: &mut dyn AshEnv) -> Result<u64, HelperFault> {
         let ctx = PacketCtx {
             data: frame.as_ptr() as u64,
             data_end: frame.as_ptr() as u64 + frame.len() as u64,
@@ -213,17 +315,4 @@ impl Handler {
         // memory describe exactly the regions the verifier was told about.
         unsafe { runtime::call(entry, ctx_addr, 0, &mut helpers, &mut mem) }
     }
-
-    /// Read-only view of region `id` (tests, diagnostics).
-    pub fn region_bytes(&self, id: usize) -> Option<&[u8]> {
-        let r = self.regions.get(id)?;
-        let bytes: &[u8] = bytemuck_bytes(&r.words);
-        Some(&bytes[..r.decl.size as usize])
-    }
-}
-
-fn bytemuck_bytes(words: &[u64]) -> &[u8] {
-    // SAFETY: any u64 slice is a valid byte slice of 8x its length with the
-    // same lifetime; u8 has no alignment or validity requirements.
-    unsafe { core::slice::from_raw_parts(words.as_ptr().cast::<u8>(), words.len() * 8) }
 }

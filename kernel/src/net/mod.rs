@@ -9,7 +9,10 @@
 //!   frames now (the RX interrupt schedules the same work);
 //! * [`transmit`] sends a frame; [`link_up`], [`mac`], [`counters`];
 //! * [`install`] / [`install_object`] / [`remove`] manage bindings;
-//!   [`with_binding`] and [`list`] read them.
+//!   [`with_binding`] and [`list`] read them;
+//! * environments bind frames, grant overlaps and transmit through the
+//!   network system calls ([`envbind`]); counters and the binding list are
+//!   exported to them ([`export`]).
 
 pub mod arp;
 pub mod binding;
@@ -17,13 +20,21 @@ pub mod boot;
 pub mod code;
 pub mod counters;
 pub mod demux;
+pub mod envbind;
+pub mod export;
 pub mod frame;
 pub mod handler;
 pub mod hooks;
 pub mod latency;
+pub mod pages;
 pub mod programs;
+pub mod regions;
+pub mod ring;
 mod rx;
 pub mod sink;
+pub mod tx;
+pub mod wasm;
+pub mod window;
 
 #[cfg(feature = "qemu-tests")]
 mod tests;
@@ -243,6 +254,7 @@ pub fn poll() {
         bump(&COUNTERS.device_errors);
         log::warn!("net: {e}");
     }
+    export::write_header(with_demux(|d| d.bindings().count()), false);
     boot::after_poll();
 }
 
@@ -276,12 +288,23 @@ pub fn install_object(
 
 /// Removes a binding.
 pub fn remove(id: BindingId) -> Result<(), BindError> {
-    with_demux(|d| d.remove(id)).map(drop)
+    remove_binding(id).map(drop)
+}
+
+/// Removes a binding and returns it (its pins are the caller's to
+/// release).
+pub fn remove_binding(id: BindingId) -> Result<Binding, BindError> {
+    with_demux(|d| d.remove(id))
 }
 
 /// Runs `f` on binding `id`.
 pub fn with_binding<R>(id: BindingId, f: impl FnOnce(&Binding) -> R) -> Option<R> {
     with_demux(|d| d.binding(id).map(f))
+}
+
+/// Runs `f` on binding `id`, mutably.
+fn with_binding_mut<R>(id: BindingId, f: impl FnOnce(&mut Binding) -> R) -> Option<R> {
+    with_demux(|d| d.binding_mut(id).map(f))
 }
 
 /// One installed binding, for listings (`exo-filter list` later).

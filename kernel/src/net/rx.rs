@@ -3,7 +3,8 @@
 //! to its binding: the handler runs at once (with the shared `AshHelpers`:
 //! `send_frame` is the TX path, `wake_owner` the environment hook), and
 //! frames it delivers (or every frame, without a handler) go to the
-//! binding's sink.
+//! binding's sink. Frames no filter takes go to the default receiver's
+//! ring when an environment asked to be it, and are dropped otherwise.
 
 use filter_lang::bpf::ash::{AshEnv, SendError};
 use filter_lang::bpf::spec::verdict;
@@ -83,11 +84,20 @@ fn on_frame(bytes: &[u8], arrival: Arrival) {
     }
     super::with_demux(|d| {
         let Some(id) = d.classify(bytes) else {
-            bump(&COUNTERS.drop_unclaimed);
+            match d.default_binding().and_then(|id| d.binding_mut(id)) {
+                Some(b) => {
+                    to_sink(b, bytes, arrival);
+                    super::export::write_binding(b);
+                }
+                None => bump(&COUNTERS.drop_unclaimed),
+            }
             return;
         };
         match d.binding_mut(id) {
-            Some(b) => deliver(b, bytes, arrival),
+            Some(b) => {
+                deliver(b, bytes, arrival);
+                super::export::write_binding(b);
+            }
             None => bump(&COUNTERS.drop_unclaimed),
         }
     });
@@ -126,6 +136,11 @@ fn deliver(b: &mut Binding, bytes: &[u8], arrival: Arrival) {
             }
         }
     }
+    to_sink(b, bytes, arrival);
+}
+
+/// Hands the frame to the binding's ring (or sink) and wakes its owner.
+fn to_sink(b: &mut Binding, bytes: &[u8], arrival: Arrival) {
     let delivered = match b.sink.as_mut() {
         Some(sink) => sink.deliver(bytes, arrival.ns).is_ok(),
         None => false,

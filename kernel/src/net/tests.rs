@@ -13,7 +13,7 @@ use filter_lang::filter::{Atom, FieldWidth, Filter};
 
 use super::binding::{BindError, BindingSpec};
 use super::demux::Demux;
-use super::handler::{Handler, HandlerError};
+use super::handler::{Handler, HandlerCode, HandlerError};
 use super::hooks::KERNEL_OWNER;
 use super::sink::KernelQueue;
 use super::{arp, programs};
@@ -48,13 +48,8 @@ crate::kernel_test! {
     fn arp_request_to_the_gateway_is_answered() {
         let nic = nic()?;
         let queue = KernelQueue::new(8);
-        let spec = BindingSpec {
-            owner: KERNEL_OWNER,
-            name: "arp-test".into(),
-            filters: vec![arp::reply_filter(GUEST_IP)?],
-            handler: None,
-            sink: Some(Box::new(queue.clone())),
-        };
+        let mut spec = BindingSpec::kernel("arp-test", vec![arp::reply_filter(GUEST_IP)?]);
+        spec.sink = Some(Box::new(queue.clone()));
         let id = super::install(spec)?;
         let before = super::counters();
         super::transmit(&arp::request(nic.mac(), GUEST_IP, GATEWAY_IP))?;
@@ -164,13 +159,7 @@ crate::kernel_test! {
         };
         let mut ids = Vec::new();
         for p in 0..32u16 {
-            let spec = BindingSpec {
-                owner: KERNEL_OWNER,
-                name: alloc::format!("port-{p}"),
-                filters: vec![udp_port(7000 + p)],
-                handler: None,
-                sink: None,
-            };
+            let spec = BindingSpec::kernel(&alloc::format!("port-{p}"), vec![udp_port(7000 + p)]);
             ids.push(d.install(spec)?);
             check(&d)?;
         }
@@ -196,7 +185,7 @@ crate::kernel_test! {
         let Some(filter_lang::object::HandlerCode::Bpf(words)) = &obj.handler else {
             return Err("the echo object has no BPF handler".into());
         };
-        let mut h = Handler::load(words, &obj.spec())?;
+        let mut h = Handler::load_bpf(words, &obj.spec())?;
         let payload: Vec<u8> = (0..300u32).map(|i| (i * 7) as u8).collect();
         let req = udp_frame(5555, 7, &payload);
         let mut env = RecordingEnv::default();
@@ -215,13 +204,13 @@ crate::kernel_test! {
         let ulen = u32::from(u16::from_be_bytes([r[38], r[39]]));
         let pseudo = csum(&r[26..34], 17 + ulen);
         ensure_eq!(csum(&r[34..], u32::from(pseudo)), 0xFFFF);
-        ensure_eq!(h.counters[programs::UDP_ECHO_ECHOED], 1);
+        ensure_eq!(h.counters()[programs::UDP_ECHO_ECHOED], 1);
         // A UDP length beyond the frame goes to the owner, untouched.
         let mut lying = req.clone();
         lying[38..40].copy_from_slice(&2000u16.to_be_bytes());
         ensure_eq!(h.run(&lying, &mut env)?, verdict::DELIVER);
         ensure_eq!(env.sent.len(), 1);
-        ensure!(h.code_bytes() > 0 && h.insn_bound > 0, "no code or bound");
+        ensure!(h.code_bytes() > 0 && matches!(&h, Handler::Bpf(b) if b.insn_bound > 0), "no code or bound");
         Ok(())
     }
 }
@@ -235,24 +224,15 @@ crate::kernel_test! {
             filter_lang::bpf::Insn::new(0x79, 0, 1, 24, 0),
             filter_lang::bpf::Insn::new(0x95, 0, 0, 0, 0),
         ];
-        let spec = BindingSpec {
-            owner: KERNEL_OWNER,
-            name: "bad-handler".into(),
-            filters: vec![udp_port(9)],
-            handler: Some((words.clone(), ProgramSpec::new(ProgramType::Packet))),
-            sink: None,
-        };
+        let mut spec = BindingSpec::kernel("bad-handler", vec![udp_port(9)]);
+        spec.handler = Some((HandlerCode::Bpf(words.clone()), ProgramSpec::new(ProgramType::Packet)));
         let r = super::install(spec);
         ensure!(matches!(r, Err(BindError::Handler(HandlerError::Verify(_)))), "out-of-bounds context load accepted: {:?}", r.err());
-        let wrong = Handler::load(&words, &ProgramSpec::new(ProgramType::Memory { size: 8 }));
+        let wrong = Handler::load_bpf(&words, &ProgramSpec::new(ProgramType::Memory { size: 8 }));
         ensure!(matches!(wrong, Err(HandlerError::WrongType(_))), "a memory program was accepted as a handler");
-        let other = super::install(BindingSpec {
-            owner: super::hooks::OwnerId(77),
-            name: "ghost".into(),
-            filters: vec![udp_port(9)],
-            handler: None,
-            sink: None,
-        });
+        let mut ghost = BindingSpec::kernel("ghost", vec![udp_port(9)]);
+        ghost.owner = super::hooks::OwnerId(77);
+        let other = super::install(ghost);
         ensure!(matches!(other, Err(BindError::OwnerGone(_))), "a binding for a missing owner was accepted");
         ensure!(super::list().iter().all(|b| b.name != "bad-handler" && b.name != "ghost"), "a refused binding is listed");
         Ok(())

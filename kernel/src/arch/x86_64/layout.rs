@@ -5,6 +5,7 @@
 //! 0xFFFF_8000_0000_0000 - +512 GiB                direct map of physical memory (PML4 256), RW, NX
 //! 0xFFFF_C000_0000_0000 - +1 GiB                  kernel heap (PML4 384), RW, NX, grown on demand
 //! 0xFFFF_FD00_0000_0000 - +512 GiB                compiled code (PML4 506): JIT'd classifiers and handlers, RX once placed
+//! 0xFFFF_FD80_0000_0000 - +512 GiB                network windows (PML4 507): environment pages bound to handlers, RW, NX
 //! 0xFFFF_FE00_0000_0000 - ...                     kernel stacks (PML4 508), each under an unmapped guard page
 //! 0xFFFF_FFFF_8000_0000 + phys                    kernel image (PML4 511): text RX, rodata R, data/bss RW+NX
 //! ```
@@ -26,6 +27,12 @@ pub const HEAP_MAX: u64 = 1 << 30;
 pub const CODE_BASE: u64 = 0xFFFF_FD00_0000_0000;
 /// Size of the compiled-code region.
 pub const CODE_SIZE: u64 = 512 << 30;
+/// Base of the network windows: the pages of an environment's handler
+/// regions mapped contiguously (RW, NX) so that compiled handlers reach
+/// them at one kernel address (`net/window.rs`).
+pub const NET_WINDOW_BASE: u64 = 0xFFFF_FD80_0000_0000;
+/// Size of the network-window region.
+pub const NET_WINDOW_SIZE: u64 = 512 << 30;
 /// Base of the kernel-stack region.
 pub const STACKS_BASE: u64 = 0xFFFF_FE00_0000_0000;
 /// Size of the kernel-stack region.

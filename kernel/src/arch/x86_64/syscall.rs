@@ -35,7 +35,10 @@ const ENTRY_FLAG_MASK: u64 = 0x0004_4700;
 /// Marker stored in `TrapFrame::vector` for frames built by this entry.
 pub const SYSCALL_VECTOR: u64 = 0x100;
 
-const SYSCALL_STACK_SIZE: usize = 16 * 1024;
+/// The network group's `Bind` verifies BPF handlers, JIT-compiles them,
+/// recompiles the classifier and validates WebAssembly modules on this
+/// stack (short path): deep recursion and large frames, hence the size.
+const SYSCALL_STACK_SIZE: usize = 128 * 1024;
 
 /// The stack the entry runs on (also RSP0 of the TSS).
 pub static SYSCALL_STACK: GuardedStack<SYSCALL_STACK_SIZE> = GuardedStack::new();
