@@ -183,6 +183,9 @@ pub struct Binding {
     pub owner: OwnerId,
     pub name: String,
     pub(super) filter_ids: Vec<FilterId>,
+    /// A copy of its filters for the transmit filter of its handler's
+    /// `send_frame` (environment bindings only; empty for the kernel's).
+    pub(super) tx_filters: Vec<Filter>,
     pub handler: Option<Handler>,
     pub(super) sink: Option<Box<dyn FrameSink>>,
     /// Slots of its receive ring (0: none).

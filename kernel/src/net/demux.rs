@@ -90,7 +90,11 @@ impl Demux {
     /// would overlap without permission: one owned by someone else whose
     /// owner granted `owner` nothing. The kernel's own bindings are never
     /// checked (it is trusted), but environments must not overlap them.
-    fn conflict(&self, owner: hooks::OwnerId, filters: &[filter_lang::filter::Filter]) -> Result<(), BindError> {
+    fn conflict(
+        &self,
+        owner: hooks::OwnerId,
+        filters: &[filter_lang::filter::Filter],
+    ) -> Result<(), BindError> {
         if owner == KERNEL_OWNER {
             return Ok(());
         }
@@ -156,6 +160,11 @@ impl Demux {
             Some((code, pspec)) => Some(Handler::load(code, pspec, spec.regions)?),
             None => None,
         };
+        let tx_filters = if spec.owner == KERNEL_OWNER {
+            Vec::new()
+        } else {
+            spec.filters.clone()
+        };
         let mut ids: Vec<FilterId> = Vec::with_capacity(spec.filters.len());
         let mut in_place = self.trie.is_some();
         for f in spec.filters {
@@ -185,6 +194,7 @@ impl Demux {
             owner: spec.owner,
             name: spec.name,
             filter_ids: ids,
+            tx_filters,
             handler,
             sink,
             ring_slots,

@@ -154,7 +154,11 @@ fn bind(k: &mut Kernel, id: EnvId, req: u64, size: u64) -> Result<BindingId, Err
     };
     let parts = if r.object_len == 0 {
         if !default {
-            return fail(k, Error::BadObject, "no object: only the default receiver may bind without one");
+            return fail(
+                k,
+                Error::BadObject,
+                "no object: only the default receiver may bind without one",
+            );
         }
         None
     } else {
@@ -169,7 +173,11 @@ fn bind(k: &mut Kernel, id: EnvId, req: u64, size: u64) -> Result<BindingId, Err
         None => (Vec::new(), None),
     };
     if r.fuel != 0 && !matches!(handler, Some((HandlerCode::Wasm { .. }, _))) {
-        return fail(k, Error::InvalidArgument, "fuel is only for WebAssembly handlers");
+        return fail(
+            k,
+            Error::InvalidArgument,
+            "fuel is only for WebAssembly handlers",
+        );
     }
     let declared = handler.as_ref().map_or(0, |(_, s)| s.regions.len());
     if r.region_count != declared as u64 {
@@ -182,8 +190,12 @@ fn bind(k: &mut Kernel, id: EnvId, req: u64, size: u64) -> Result<BindingId, Err
     // Resolve every page before pinning any.
     let mut regions: Vec<Vec<Frame>> = Vec::new();
     if declared > 0 {
-        let list = USlice::new(r.regions, r.region_count * 16, MAX_REGIONS * 16)?.read_vec(space)?;
-        let decls = handler.as_ref().map(|(_, s)| s.regions.clone()).unwrap_or_default();
+        let list =
+            USlice::new(r.regions, r.region_count * 16, MAX_REGIONS * 16)?.read_vec(space)?;
+        let decls = handler
+            .as_ref()
+            .map(|(_, s)| s.regions.clone())
+            .unwrap_or_default();
         for (i, decl) in decls.iter().enumerate() {
             let c = &list[i * 16..i * 16 + 16];
             let rp = RegionPages {
@@ -198,7 +210,13 @@ fn bind(k: &mut Kernel, id: EnvId, req: u64, size: u64) -> Result<BindingId, Err
     }
     let ring = match r.ring_pages {
         0 => None,
-        1 => return fail(k, Error::RingTooSmall, "a ring needs a header page and a page of slots"),
+        1 => {
+            return fail(
+                k,
+                Error::RingTooSmall,
+                "a ring needs a header page and a page of slots",
+            );
+        }
         n => match pages::resolve(k, id, r.ring, n, true) {
             Ok(f) => Some(f),
             Err(e) => return fail(k, e, &alloc::format!("ring: {e}")),

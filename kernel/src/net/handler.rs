@@ -130,7 +130,8 @@ impl Handler {
         match code {
             HandlerCode::Bpf(words) => BpfHandler::load(words, spec, source).map(Handler::Bpf),
             HandlerCode::Wasm { module, fuel } => {
-                let regions = regions::build(&spec.regions, source).map_err(HandlerError::Regions)?;
+                let regions =
+                    regions::build(&spec.regions, source).map_err(HandlerError::Regions)?;
                 WasmHandler::load(module, regions, spec.counters, *fuel)
                     .map(Handler::Wasm)
                     .map_err(HandlerError::Wasm)
@@ -140,7 +141,11 @@ impl Handler {
 
     /// Loads BPF `words` with kernel regions (kernel bindings, tests).
     pub fn load_bpf(words: &[Insn], spec: &ProgramSpec) -> Result<Handler, HandlerError> {
-        Self::load(&HandlerCode::Bpf(words.to_vec()), spec, RegionSource::Kernel)
+        Self::load(
+            &HandlerCode::Bpf(words.to_vec()),
+            spec,
+            RegionSource::Kernel,
+        )
     }
 
     /// Runs the handler on `frame`: its verdict (`verdict::CONSUMED` or

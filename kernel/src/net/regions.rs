@@ -29,9 +29,16 @@ pub enum RegionError {
     /// Kernel regions adding up to more than [`MAX_KERNEL_REGION_BYTES`].
     TooLarge(usize),
     /// Page lists given for `given` regions, `declared` declared.
-    CountMismatch { given: usize, declared: usize },
+    CountMismatch {
+        given: usize,
+        declared: usize,
+    },
     /// Region `id` declares `size` bytes, its pages hold `bytes`.
-    TooSmall { id: usize, size: u32, bytes: usize },
+    TooSmall {
+        id: usize,
+        size: u32,
+        bytes: usize,
+    },
     Window(WindowError),
 }
 
@@ -89,9 +96,7 @@ impl RegionMem {
     /// Its declared bytes, writable.
     pub fn bytes_mut(&mut self) -> &mut [u8] {
         // SAFETY: as in `bytes`; `&mut self` makes the borrow exclusive.
-        unsafe {
-            core::slice::from_raw_parts_mut(self.base() as *mut u8, self.decl.size as usize)
-        }
+        unsafe { core::slice::from_raw_parts_mut(self.base() as *mut u8, self.decl.size as usize) }
     }
 }
 

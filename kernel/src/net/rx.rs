@@ -17,20 +17,31 @@ use super::latency::{self, Arrival};
 use crate::drivers::virtio_net::{RxBad, RxEvent, TxError};
 
 /// The effects of one handler run.
-struct RunEnv {
+struct RunEnv<'a> {
     owner: OwnerId,
+    /// The binding's filters when an environment owns it: its handler may
+    /// send only what the environment itself could (`super::tx`).
+    tx_filters: Option<&'a [filter_lang::filter::Filter]>,
     arrival: Arrival,
     sent: u64,
     send_failures: u64,
     wakeups: u64,
 }
 
-impl AshEnv for RunEnv {
+impl AshEnv for RunEnv<'_> {
     fn now_ns(&mut self) -> u64 {
         crate::time::now_ns()
     }
 
     fn send_frame(&mut self, frame: &[u8]) -> Result<(), SendError> {
+        if let Some(filters) = self.tx_filters {
+            let mac = super::mac().unwrap_or_default();
+            if super::tx::check(frame, mac, filters).is_err() {
+                bump(&COUNTERS.tx_refused);
+                self.send_failures += 1;
+                return Err(SendError::Unavailable);
+            }
+        }
         match super::transmit(frame) {
             Ok(()) => {
                 if self.sent == 0 {
@@ -108,6 +119,7 @@ fn deliver(b: &mut Binding, bytes: &[u8], arrival: Arrival) {
     if let Some(h) = b.handler.as_mut() {
         let mut env = RunEnv {
             owner: b.owner,
+            tx_filters: (b.owner != hooks::KERNEL_OWNER).then_some(&b.tx_filters[..]),
             arrival,
             sent: 0,
             send_failures: 0,

@@ -192,7 +192,9 @@ fn call_helper(
     args: [u64; 5],
 ) -> Result<i64, wasmi::Error> {
     let Some(memory) = caller.data().memory else {
-        return Err(wasmi::Error::new("helper called before the module was set up"));
+        return Err(wasmi::Error::new(
+            "helper called before the module was set up",
+        ));
     };
     let (linear, data) = memory.data_and_store_mut(&mut caller);
     let Some(env) = data.env.0 else {
@@ -237,9 +239,13 @@ fn linker() -> Result<Linker<HostData>, wasmi::Error> {
     l.func_wrap(m, "ktime_ns", |c: Caller<'_, HostData>| {
         call_helper(c, id::KTIME_NS, [0; 5])
     })?;
-    l.func_wrap(m, "counter_add", move |c: Caller<'_, HostData>, i: i64, d: i64| {
-        call_helper(c, id::COUNTER_ADD, [a(i), a(d), 0, 0, 0])
-    })?;
+    l.func_wrap(
+        m,
+        "counter_add",
+        move |c: Caller<'_, HostData>, i: i64, d: i64| {
+            call_helper(c, id::COUNTER_ADD, [a(i), a(d), 0, 0, 0])
+        },
+    )?;
     l.func_wrap(m, "region_ptr", move |c: Caller<'_, HostData>, i: i64| {
         call_helper(c, id::REGION_PTR, [a(i), 0, 0, 0, 0])
     })?;
@@ -257,9 +263,13 @@ fn linker() -> Result<Linker<HostData>, wasmi::Error> {
             call_helper(c, id::COPY_TO_REGION_CSUM, [a(i), a(ro), a(po), a(n), a(s)])
         },
     )?;
-    l.func_wrap(m, "send_frame", move |c: Caller<'_, HostData>, b: i64, n: i64| {
-        call_helper(c, id::SEND_FRAME, [a(b), a(n), 0, 0, 0])
-    })?;
+    l.func_wrap(
+        m,
+        "send_frame",
+        move |c: Caller<'_, HostData>, b: i64, n: i64| {
+            call_helper(c, id::SEND_FRAME, [a(b), a(n), 0, 0, 0])
+        },
+    )?;
     l.func_wrap(m, "wake_owner", |c: Caller<'_, HostData>| {
         call_helper(c, id::WAKE_OWNER, [0; 5])
     })?;
