@@ -74,7 +74,7 @@ fn program(check: u8, genes: &[u64]) -> String {
         let reinit = "mov %r2, 1\nmov %r3, 2\nmov %r4, 3\nmov %r5, 4";
         let mask = [7, 15, 31, 63, 255][pick(44, 5)];
         let alu = ALU[pick(24, ALU.len())];
-        match g % 20 {
+        match g % 21 {
             0 => _ = writeln!(s, "mov {r}, {imm}"),
             1 => _ = writeln!(s, "{} {r}, {imm}", ALU[pick(24, ALU.len())]),
             2 => _ = writeln!(s, "{} {r}, {r2}", ALU[pick(24, ALU.len())]),
@@ -131,6 +131,28 @@ fn program(check: u8, genes: &[u64]) -> String {
                     s,
                     "mov %r1, {r}\n{alu} %r1, {imm}\nand %r1, {mask}\nmov %r9, %r10\nadd %r9, -32\n\
                  add %r9, %r1\nldx{sz} {r2}, [%r9+0]\nmov %r9, 0"
+                )
+            }
+            // A computed pointer with a variable part and a negative
+            // constant part (data + var + k - k2), read at or below it,
+            // checked against data_end only sometimes.
+            19 => {
+                let k = small % 16;
+                let below = (g >> 50) % 24;
+                let check = if g >> 61 & 1 == 0 {
+                    format!(
+                        "mov %r1, %r9\nadd %r1, {}\njgt %r1, %r7, +1\n",
+                        (g >> 56) % 8
+                    )
+                } else {
+                    String::new()
+                };
+                // The packet length (data_end - data) as the variable
+                // part: accesses land right at the end of the packet.
+                _ = writeln!(
+                    s,
+                    "mov %r1, %r7\nsub %r1, %r6\nand %r1, {mask}\nadd %r1, {k}\nmov %r9, %r6\n\
+                 add %r9, %r1\nsub %r9, {below}\n{check}ldx{sz} {r2}, [%r9+0]\nmov %r9, 0"
                 )
             }
             // A computed index into the packet, checked against data_end.

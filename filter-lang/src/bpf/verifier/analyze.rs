@@ -791,7 +791,7 @@ impl<'a> Analysis<'a> {
         };
         let with = |range: Option<i64>| {
             let mut s = st.clone();
-            if let Some(r) = range.filter(|&r| r > 0) {
+            if let Some(r) = range {
                 mark_packet_range(&mut s, pkt.id, r);
             }
             s
@@ -800,7 +800,8 @@ impl<'a> Analysis<'a> {
     }
 }
 
-/// Raises the proven range of every packet pointer with `id`.
+/// Records `var + range <= packet length` for every packet pointer with `id`
+/// (keeping the larger proven range).
 fn mark_packet_range(st: &mut State, id: u32, range: i64) {
     let range = range.min(crate::bpf::spec::packet_ctx::MAX_PACKET_LEN as i64);
     let bump = |v: &mut Value| {
@@ -808,7 +809,7 @@ fn mark_packet_range(st: &mut State, id: u32, range: i64) {
             && p.kind == PtrKind::Packet
             && p.id == id
         {
-            p.range = p.range.max(range);
+            p.range = p.range.max(Some(range));
         }
     };
     for f in &mut st.frames {
@@ -860,7 +861,7 @@ fn ptr_add(st: &mut State, mut p: Ptr, s: &Scalar, sub: bool) -> Result<Ptr, K> 
     p.var = Scalar::alu(Width::W64, op, &p.var, s);
     if p.kind == PtrKind::Packet {
         p.id = st.fresh_id();
-        p.range = 0;
+        p.range = None;
     }
     Ok(p)
 }

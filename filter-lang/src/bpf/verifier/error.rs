@@ -81,7 +81,11 @@ pub enum VerifyErrorKind {
         size: i64,
     },
     /// A packet access beyond what comparisons with `data_end` proved.
-    PacketUnchecked { lo: i64, hi: i64, proven: i64 },
+    PacketUnchecked {
+        lo: i64,
+        hi: i64,
+        proven: Option<i64>,
+    },
     /// Context access other than a plain aligned load of a whole field.
     ContextAccess { off: i64, size: usize },
     /// Store or atomic to read-only memory (context, packet, read-only
@@ -192,9 +196,21 @@ impl fmt::Display for VerifyErrorKind {
                     *size
                 }
             ),
-            K::PacketUnchecked { lo, hi, proven } => write!(
+            K::PacketUnchecked {
+                lo,
+                hi,
+                proven: Some(proven),
+            } => write!(
                 f,
                 "packet access to bytes [{lo}, {hi}) past the pointer but only {proven} are proven inside the packet: compare with data_end first"
+            ),
+            K::PacketUnchecked {
+                lo,
+                hi,
+                proven: None,
+            } => write!(
+                f,
+                "packet access to bytes [{lo}, {hi}) past the pointer but nothing about this pointer is proven inside the packet: compare it (or a pointer with the same variable offset) with data_end first"
             ),
             K::ContextAccess { off, size } => write!(
                 f,

@@ -70,11 +70,14 @@ pub fn bounds(spec: &ProgramSpec, p: &Ptr, off: i64, len: i64) -> Result<(i64, i
                     kind: p.kind,
                     lo,
                     hi,
-                    size: p.range,
+                    size: p.range.unwrap_or(0),
                 });
             }
+            // In bounds when `var + fixed + off + len <= var + range <=
+            // length`: only with a proven range (an unproven pointer may
+            // be past the end even for accesses below it).
             let end = p.fixed + off + len;
-            if end > p.range {
+            if p.range.is_none_or(|r| end > r) {
                 return Err(K::PacketUnchecked {
                     lo: p.fixed + off,
                     hi: end,

@@ -55,9 +55,11 @@ pub struct Ptr {
     /// Packet pointers: pointers with the same `id` share `var`; 0 means
     /// `var` is the constant 0.
     pub id: u32,
-    /// Packet pointers: bytes `[var, var + range)` are proven inside the
-    /// packet.
-    pub range: i64,
+    /// Packet pointers: `Some(k)` when a comparison with `data_end` proved
+    /// `var + k <= packet length` (so, with `var + fixed + off >= 0`, every
+    /// byte below `var + k` is inside the packet); `None` when nothing is
+    /// proven (not even `var <= length`: no access at any offset).
+    pub range: Option<i64>,
 }
 
 impl Ptr {
@@ -68,7 +70,7 @@ impl Ptr {
             fixed: 0,
             var: Scalar::konst(0),
             id: 0,
-            range: 0,
+            range: None,
         }
     }
 
@@ -93,7 +95,10 @@ impl fmt::Display for Ptr {
             write!(f, "{:+}", self.fixed)?;
         }
         if self.kind == PtrKind::Packet {
-            write!(f, " range={}", self.range)?;
+            match self.range {
+                Some(r) => write!(f, " range={r}")?,
+                None => write!(f, " range=none")?,
+            }
         }
         Ok(())
     }
@@ -129,6 +134,7 @@ impl Value {
                 a.kind == b.kind
                     && a.fixed == b.fixed
                     && a.var.includes(&b.var)
+                    // `None < Some(_)`: a proven range covers none.
                     && b.range >= a.range
                     // Pointers sharing a variable offset must keep sharing
                     // it: require the same id (conservative).
