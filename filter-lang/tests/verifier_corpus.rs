@@ -6,7 +6,8 @@
 //!
 //! Header keys: `expect: accept | reject <VerifyErrorKind variant>`,
 //! `at: <insn>`, `type: packet | memory:SIZE`, `regions: SIZE:rw|ro ...`,
-//! `counters: N`, `limits: insns=N states=N processed=N frames=N`,
+//! `counters: N`, `limits: insns=N states=N processed=N frames=N work=N
+//! cells=N`,
 //! `bound: N`.
 
 use filter_lang::bpf::ash::RecordingEnv;
@@ -66,6 +67,8 @@ fn parse(path: &PathBuf) -> Case {
                 "states" => spec.limits.max_states = v,
                 "processed" => spec.limits.max_processed = v,
                 "frames" => spec.limits.max_call_frames = v,
+                "work" => spec.limits.max_work = v as u64,
+                "cells" => spec.limits.max_state_cells = v,
                 _ => panic!("{name}: unknown limit {k}"),
             }
         }
@@ -242,6 +245,8 @@ fn corpus_covers_every_rule() {
         "TooLong",
         "TooManyStates",
         "TooComplex",
+        "TooMuchWork",
+        "StateMemory",
         "BadVerdict",
     ] {
         assert!(

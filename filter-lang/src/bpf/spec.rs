@@ -122,6 +122,14 @@ pub struct Limits {
     pub max_processed: usize,
     /// Maximum call frames, the main program's included.
     pub max_call_frames: usize,
+    /// Maximum analysis work: one unit per instruction processed, per
+    /// register or stack slot of every state compared, copied or scanned
+    /// and per stack byte checked (bounds verification time whatever the
+    /// states' sizes: about 0.1 s on a current x86-64 core).
+    pub max_work: u64,
+    /// Maximum registers and stack slots held at once in stored and pending
+    /// states, each 80 bytes (bounds the verifier's memory).
+    pub max_state_cells: usize,
 }
 
 impl Default for Limits {
@@ -131,6 +139,8 @@ impl Default for Limits {
             max_states: 8_192,
             max_processed: 262_144,
             max_call_frames: 8,
+            max_work: 1 << 24,
+            max_state_cells: 1 << 16,
         }
     }
 }

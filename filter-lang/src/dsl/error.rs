@@ -194,7 +194,10 @@ impl Error {
             K::StackOverflow => "use fewer variables at once, or simpler expressions",
             K::TooLong { .. } => "split the work or simplify the handler",
             K::Rejected(e) => match e.kind {
-                VerifyErrorKind::TooComplex { .. } | VerifyErrorKind::TooManyStates { .. } => {
+                VerifyErrorKind::TooComplex { .. }
+                | VerifyErrorKind::TooManyStates { .. }
+                | VerifyErrorKind::TooMuchWork { .. }
+                | VerifyErrorKind::StateMemory { .. } => {
                     "loops multiply the paths the verifier explores: use fewer iterations or fewer branches in loop bodies"
                 }
                 _ => {

@@ -201,6 +201,9 @@ pub fn compile(src: &str) -> Result<Compiled, Error> {
 pub fn is_resource_limit(kind: &VerifyErrorKind) -> bool {
     matches!(
         kind,
-        VerifyErrorKind::TooComplex { .. } | VerifyErrorKind::TooManyStates { .. }
+        VerifyErrorKind::TooComplex { .. }
+            | VerifyErrorKind::TooManyStates { .. }
+            | VerifyErrorKind::TooMuchWork { .. }
+            | VerifyErrorKind::StateMemory { .. }
     )
 }

@@ -96,6 +96,14 @@ pub struct Analysis<'a> {
     /// facts are the conjunction over every visit).
     divisor_seen: Vec<bool>,
     pub max_frames: usize,
+    /// Cells ([`State::cells`]) held in stored and pending states now.
+    held_cells: usize,
+    /// Most cells held at once.
+    pub peak_cells: usize,
+    /// Work done: one unit per instruction processed, per cell of every
+    /// state compared, copied or scanned, per ancestor visited and per
+    /// stack byte checked.
+    pub work: u64,
 }
 
 enum Lookup {
@@ -117,6 +125,9 @@ impl<'a> Analysis<'a> {
             facts: vec![InsnFacts::default(); n],
             divisor_seen: vec![false; n],
             max_frames: 1,
+            held_cells: 0,
+            peak_cells: 0,
+            work: 0,
         }
     }
 
@@ -160,10 +171,16 @@ impl<'a> Analysis<'a> {
             node: 0,
             steps: 0,
         }];
+        self.held_cells = work[0].state.cells();
         while let Some(mut p) = work.pop() {
+            self.held_cells -= p.state.cells();
             loop {
                 if self.cfg.prune[p.pc] {
-                    match self.lookup(&p) {
+                    let looked = self.lookup(&p);
+                    if let Err(f) = self.check_budgets() {
+                        return Err((p.pc, f, p.state));
+                    }
+                    match looked {
                         Lookup::Covered(rest) => {
                             self.finish(p.node, p.steps + rest);
                             break;
@@ -181,13 +198,8 @@ impl<'a> Analysis<'a> {
                     }
                 }
                 self.processed += 1;
-                if self.processed > self.spec.limits.max_processed {
-                    let f = Fail {
-                        kind: K::TooComplex {
-                            max: self.spec.limits.max_processed,
-                        },
-                        regs: Vec::new(),
-                    };
+                self.work += 1;
+                if let Err(f) = self.check_budgets() {
                     return Err((p.pc, f, p.state));
                 }
                 // Rules are checked before the state changes, so on failure
@@ -202,6 +214,10 @@ impl<'a> Analysis<'a> {
                     Flow::Next(n) => p.pc = n,
                     Flow::Fork { target, other } => {
                         self.nodes[p.node as usize].pending += 1;
+                        let cells = other.cells();
+                        self.held_cells += cells;
+                        self.peak_cells = self.peak_cells.max(self.held_cells);
+                        self.work += cells as u64;
                         work.push(Path {
                             pc: target,
                             state: other,
@@ -220,35 +236,74 @@ impl<'a> Analysis<'a> {
         Ok(self.nodes[0].bound)
     }
 
-    fn live(&self) -> impl Fn(usize, usize) -> u16 + '_ {
-        |_, pc| self.cfg.live[pc]
-    }
-
-    fn is_ancestor(&self, anc: u32, mut n: u32) -> bool {
+    /// Whether `anc` is `n` or one of its ancestors, and the steps taken
+    /// to find out.
+    fn is_ancestor(&self, anc: u32, mut n: u32) -> (bool, u64) {
+        let mut steps = 0;
         while n != NO_PARENT {
+            steps += 1;
             if n == anc {
-                return true;
+                return (true, steps);
             }
             n = self.nodes[n as usize].parent;
         }
-        false
+        (false, steps)
     }
 
-    fn lookup(&self, p: &Path) -> Lookup {
-        let live = self.live();
+    /// Fails when the analysis has done more work than `max_work`,
+    /// explored more instructions than `max_processed` or holds more cells
+    /// than `max_state_cells` (so verification time and memory stay
+    /// bounded whatever the program).
+    fn check_budgets(&self) -> Result<(), Fail> {
+        let l = &self.spec.limits;
+        if self.processed > l.max_processed {
+            return fail(
+                K::TooComplex {
+                    max: l.max_processed,
+                },
+                &[],
+            );
+        }
+        if self.work > l.max_work {
+            return fail(K::TooMuchWork { max: l.max_work }, &[]);
+        }
+        if self.held_cells > l.max_state_cells {
+            return fail(
+                K::StateMemory {
+                    max_cells: l.max_state_cells,
+                },
+                &[],
+            );
+        }
+        Ok(())
+    }
+
+    fn lookup(&mut self, p: &Path) -> Lookup {
+        let live = |_: usize, pc: usize| self.cfg.live[pc];
+        let mut work = 0u64;
+        let mut found = Lookup::New;
         for (node, old) in &self.visited[p.pc] {
+            work += old.cells() as u64;
             if !old.covers(&p.state, &live, p.pc) {
                 continue;
             }
             let n = &self.nodes[*node as usize];
             if n.done {
-                return Lookup::Covered(n.bound);
+                found = Lookup::Covered(n.bound);
+                break;
             }
-            if self.is_ancestor(*node, p.node) && p.state.covers(old, &live, p.pc) {
-                return Lookup::Looping;
+            let (ancestor, steps) = self.is_ancestor(*node, p.node);
+            work += steps;
+            if ancestor {
+                work += old.cells() as u64;
+                if p.state.covers(old, &live, p.pc) {
+                    found = Lookup::Looping;
+                    break;
+                }
             }
         }
-        Lookup::New
+        self.work += work;
+        found
     }
 
     fn checkpoint(&mut self, p: &mut Path) -> Result<(), Fail> {
@@ -272,10 +327,16 @@ impl<'a> Analysis<'a> {
         if list.len() >= MAX_STATES_PER_PC {
             // Forget the oldest state here: pruning is an optimization, and
             // the most recent states are the likeliest to match (loops).
-            list.remove(0);
+            let (_, old) = list.remove(0);
+            self.held_cells -= old.cells();
         }
+        let cells = p.state.cells();
         list.push((id, p.state.clone()));
         self.stored += 1;
+        self.held_cells += cells;
+        self.peak_cells = self.peak_cells.max(self.held_cells);
+        self.work += cells as u64;
+        self.check_budgets()?;
         p.node = id;
         p.steps = 0;
         Ok(())
@@ -332,6 +393,7 @@ impl<'a> Analysis<'a> {
             } => {
                 let p = ptr_reg(st, base)?;
                 self.note_mem(pc, p.kind);
+                self.charge_access(&p, size.bytes() as u64);
                 let v = mem::access(
                     self.spec,
                     st,
@@ -355,6 +417,7 @@ impl<'a> Analysis<'a> {
                 };
                 let p = ptr_reg(st, base)?;
                 self.note_mem(pc, p.kind);
+                self.charge_access(&p, size.bytes() as u64);
                 let (regs, n) = involved(base, src);
                 mem::access(self.spec, st, &p, off as i64, size.bytes(), Mode::Write(v))
                     .regs(&regs[..n])?;
@@ -419,6 +482,15 @@ impl<'a> Analysis<'a> {
 
     fn note_mem(&mut self, pc: usize, kind: PtrKind) {
         self.facts[pc].mem |= mem_kind(kind);
+    }
+
+    /// Charges the work of checking `len` bytes at `p` (stack accesses scan
+    /// every byte a variable offset may reach).
+    fn charge_access(&mut self, p: &Ptr, len: u64) {
+        if let PtrKind::Stack(_) = p.kind {
+            let spread = p.var.smax.abs_diff(p.var.smin);
+            self.work += spread.saturating_add(len).min(1 << 20);
+        }
     }
 
     fn exit(&mut self, st: &mut State) -> Result<Flow, Fail> {
@@ -562,6 +634,7 @@ impl<'a> Analysis<'a> {
             }
         }
         self.note_mem(pc, p.kind);
+        self.charge_access(&p, size.bytes() as u64);
         let old = mem::access(self.spec, st, &p, off as i64, size.bytes(), Mode::Atomic)
             .regs(&[base, src])?;
         match op {
@@ -634,6 +707,7 @@ impl<'a> Analysis<'a> {
                     let p = buf.expect("a length follows its buffer");
                     let need = i64::try_from(need).unwrap_or(i64::MAX).min(1 << 32);
                     let prev = Reg::new(arg - 1).expect("buffer register");
+                    self.charge_access(&p, need as u64);
                     mem::helper_readable(self.spec, st, &p, need).map_err(|k| {
                         let kind = match k {
                             K::HelperArg { .. } => K::HelperArg {
@@ -712,6 +786,8 @@ impl<'a> Analysis<'a> {
                 });
             }
             (Value::Ptr(p), Value::Ptr(q)) if width == Width::W64 => {
+                // Two copies of the state, and a pass over it for the range.
+                self.work += 3 * st.cells() as u64;
                 self.ptr_jump(st, cond, p, q).regs(regs)?
             }
             (Value::Ptr(_), Value::Scalar(s)) | (Value::Scalar(s), Value::Ptr(_))

@@ -153,28 +153,49 @@ pub fn build(words: &[Insn], spec: &ProgramSpec) -> Result<Cfg, (usize, VerifyEr
 }
 
 /// Backward may-liveness of registers, per function (calls are summarized:
-/// they read r1-r5 and define r0-r5).
+/// they read r1-r5 and define r0-r5). A worklist over predecessors: each
+/// word's set only grows, so the work is linear in the program's size.
 fn liveness(ops: &[Option<Op>], spec: &ProgramSpec) -> Vec<u16> {
     let n = ops.len();
+    let succs = |pc: usize, op: &Op| -> [Option<usize>; 2] {
+        let next = pc + op.words();
+        let target = op.branch_target(pc).map(|t| t as usize);
+        match op {
+            Op::Exit => [None, None],
+            Op::Ja { .. } => [target, None],
+            Op::Jmp { .. } => [Some(next), target],
+            _ => [Some(next), None],
+        }
+    };
+    let mut preds: Vec<Vec<u32>> = vec![Vec::new(); n];
+    for (pc, op) in ops.iter().enumerate() {
+        let Some(op) = op else { continue };
+        for s in succs(pc, op).into_iter().flatten() {
+            if s < n {
+                preds[s].push(pc as u32);
+            }
+        }
+    }
     let mut live = vec![0u16; n];
-    let mut changed = true;
-    while changed {
-        changed = false;
-        for pc in (0..n).rev() {
-            let Some(op) = ops[pc] else { continue };
-            let next = pc + op.words();
-            let at = |p: usize| live.get(p).copied().unwrap_or(0);
-            let out = match op {
-                Op::Exit => 0,
-                Op::Ja { .. } => op.branch_target(pc).map_or(0, |t| at(t as usize)),
-                Op::Jmp { .. } => at(next) | op.branch_target(pc).map_or(0, |t| at(t as usize)),
-                _ => at(next),
-            };
-            let (uses, defs) = use_def(&op, spec);
-            let new = uses | (out & !defs);
-            if new != live[pc] {
-                live[pc] = new;
-                changed = true;
+    let mut queued = vec![true; n];
+    let mut work: Vec<usize> = (0..n).collect();
+    while let Some(pc) = work.pop() {
+        queued[pc] = false;
+        let Some(op) = ops[pc] else { continue };
+        let at = |p: usize| live.get(p).copied().unwrap_or(0);
+        let out = succs(pc, &op)
+            .into_iter()
+            .flatten()
+            .fold(0, |acc, s| acc | at(s));
+        let (uses, defs) = use_def(&op, spec);
+        let new = uses | (out & !defs);
+        if new != live[pc] {
+            live[pc] = new;
+            for &p in &preds[pc] {
+                if !queued[p as usize] {
+                    queued[p as usize] = true;
+                    work.push(p as usize);
+                }
             }
         }
     }

@@ -132,6 +132,11 @@ pub enum VerifyErrorKind {
     TooComplex { max: usize },
     /// The analysis kept more states than the limit.
     TooManyStates { max: usize },
+    /// The analysis compared, copied and scanned more state than the limit.
+    TooMuchWork { max: u64 },
+    /// The analysis would hold more registers and stack slots in its
+    /// states at once than the limit.
+    StateMemory { max_cells: usize },
 }
 
 impl fmt::Display for VerifyErrorKind {
@@ -275,6 +280,15 @@ impl fmt::Display for VerifyErrorKind {
             K::TooManyStates { max } => write!(
                 f,
                 "analysis needed more than {max} states (too many paths: simplify the branching)"
+            ),
+            K::TooMuchWork { max } => write!(
+                f,
+                "analysis exceeded its work limit of {max} (many paths with large states: fewer branches, call levels or stack slots in use)"
+            ),
+            K::StateMemory { max_cells } => write!(
+                f,
+                "analysis would hold more than {max_cells} registers and stack slots in its states ({} KiB: fewer paths in flight, call levels or stack slots in use)",
+                max_cells * 80 / 1024
             ),
         }
     }

@@ -82,6 +82,11 @@ pub struct Stats {
     pub processed: usize,
     /// States stored for pruning.
     pub states: usize,
+    /// Analysis work ([`crate::bpf::spec::Limits::max_work`]).
+    pub work: u64,
+    /// Most registers and stack slots held in states at once
+    /// ([`crate::bpf::spec::Limits::max_state_cells`]).
+    pub peak_cells: usize,
 }
 
 /// An accepted program.
@@ -121,6 +126,8 @@ pub fn verify(program: &Program, spec: &ProgramSpec) -> Result<Verified, VerifyE
             stats: Stats {
                 processed: a.processed,
                 states: a.states(),
+                work: a.work,
+                peak_cells: a.peak_cells,
             },
             facts: a.facts,
             funcs: cfg.funcs.clone(),

@@ -252,6 +252,13 @@ pub struct State {
 }
 
 impl State {
+    /// Size of the state in cells (registers plus stack slots over all
+    /// frames): the unit of the analysis's memory and work budgets (a cell
+    /// is one [`Value`] or [`Slot`], 80 bytes).
+    pub fn cells(&self) -> usize {
+        self.frames.iter().map(|f| Reg::COUNT + f.slots.len()).sum()
+    }
+
     pub fn cur(&self) -> &Frame {
         self.frames.last().expect("a state always has a frame")
     }
