@@ -1,5 +1,9 @@
 //! Links every ring-3 binary as a static, non-PIE executable with `user.ld`
 //! (fixed low user address). See ../shared/notes/bare-metal-on-stable-rust.md.
+//! Also builds the network objects `netprobe` binds (`build_objects.rs`).
+
+#[path = "build_objects.rs"]
+mod build_objects;
 
 fn main() {
     let dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
@@ -18,4 +22,6 @@ fn main() {
     ] {
         println!("cargo:rustc-link-arg-bins={arg}");
     }
+    let out = std::env::var("OUT_DIR").expect("cargo sets OUT_DIR");
+    build_objects::build(std::path::Path::new(&dir), std::path::Path::new(&out));
 }

@@ -15,6 +15,8 @@
 //! - [`upcall`]: the frame the kernel pushes when it upcalls an environment;
 //! - [`net`]: the network calls, the bind request, the receive ring and
 //!   the exported network counters;
+//! - [`netprobe`]: not ABI: the protocol of the in-QEMU test program
+//!   `netprobe`;
 //! - [`probe`]: not ABI: the protocol of the in-QEMU test program `probe`.
 //!
 //! Every exported structure is `#[repr(C)]` with explicit padding; the host
@@ -28,6 +30,7 @@ pub mod export;
 pub mod ids;
 pub mod layout;
 pub mod net;
+pub mod netprobe;
 pub mod private;
 pub mod probe;
 pub mod syscall;

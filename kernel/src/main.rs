@@ -29,6 +29,8 @@ pub mod exit;
 pub mod irq;
 pub mod mm;
 pub mod net;
+#[cfg(feature = "qemu-tests")]
+pub mod netenv;
 pub mod pci;
 pub mod sched;
 pub mod syscall;
@@ -104,7 +106,11 @@ fn start(boot: &BootInfo, cmdline: CmdLine<'_>) -> ! {
             exit(ExitCode::Success);
         }
         info!("exo: boot complete");
-        env::boot::run_first(cmdline.value("exo.init").unwrap_or("init"));
+        let arg = cmdline
+            .value("exo.arg")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        env::boot::run_first(cmdline.value("exo.init").unwrap_or("init"), arg);
         if cmdline.flag("exo.exit") {
             info!("exo: exiting as requested");
             exit(ExitCode::Success);

@@ -75,7 +75,10 @@ pub fn bind<'m>(b: &Bind<'_>, message: &'m mut [u8]) -> Result<BindingId, Refuse
     match r {
         Ok(id) => Ok(id),
         Err(error) => {
-            let n = message.iter().position(|&c| c == 0).unwrap_or(message.len());
+            let n = message
+                .iter()
+                .position(|&c| c == 0)
+                .unwrap_or(message.len());
             let text = core::str::from_utf8(&message[..n]).unwrap_or("");
             Err(Refused {
                 error,
@@ -95,7 +98,12 @@ pub unsafe fn bind_raw(req: &BindRequest) -> Result<BindingId, Error> {
     let size = core::mem::size_of::<BindRequest>() as u64;
     // SAFETY: forwarded to the caller (the message buffer); the kernel only
     // reads the other buffers.
-    let (s, v) = unsafe { libos_core::sys::raw(NetCall::Bind.nr(), [req as *const _ as u64, size, 0, 0, 0, 0]) };
+    let (s, v) = unsafe {
+        libos_core::sys::raw(
+            NetCall::Bind.nr(),
+            [req as *const _ as u64, size, 0, 0, 0, 0],
+        )
+    };
     decode(s, v).map(|v| BindingId(v as u32))
 }
 
@@ -106,12 +114,20 @@ pub fn unbind(b: BindingId) -> Result<(), Error> {
 
 /// `Grant`: lets `to` install filters overlapping binding `b`'s.
 pub fn grant(b: BindingId, to: EnvId) -> Result<(), Error> {
-    call(NetCall::Grant, [u64::from(b.0), u64::from(to.0), 0, 0, 0, 0]).map(drop)
+    call(
+        NetCall::Grant,
+        [u64::from(b.0), u64::from(to.0), 0, 0, 0, 0],
+    )
+    .map(drop)
 }
 
 /// `RevokeGrant`.
 pub fn revoke_grant(b: BindingId, from: EnvId) -> Result<(), Error> {
-    call(NetCall::RevokeGrant, [u64::from(b.0), u64::from(from.0), 0, 0, 0, 0]).map(drop)
+    call(
+        NetCall::RevokeGrant,
+        [u64::from(b.0), u64::from(from.0), 0, 0, 0, 0],
+    )
+    .map(drop)
 }
 
 /// `Transmit`: sends `frame` through the kernel's transmit filter.
@@ -128,7 +144,14 @@ pub fn transmit(frame: &[u8]) -> Result<(), Error> {
 pub fn filters(b: BindingId, out: &mut [u8]) -> Result<usize, Error> {
     call(
         NetCall::Filters,
-        [u64::from(b.0), out.as_mut_ptr() as u64, out.len() as u64, 0, 0, 0],
+        [
+            u64::from(b.0),
+            out.as_mut_ptr() as u64,
+            out.len() as u64,
+            0,
+            0,
+            0,
+        ],
     )
     .map(|n| n as usize)
 }

@@ -5,7 +5,9 @@
 //! copy.
 
 use exo_abi::layout::NET_EXPORT;
-use exo_abi::net::export::{BindingEntry, ENTRIES_OFFSET, ENTRY_LIVE, MAX_BINDINGS, NetExportHeader};
+use exo_abi::net::export::{
+    BindingEntry, ENTRIES_OFFSET, ENTRY_LIVE, MAX_BINDINGS, NetExportHeader,
+};
 
 /// Copies a `T` from exported address `addr`.
 ///
@@ -31,7 +33,8 @@ pub fn binding(id: u32) -> Option<BindingEntry> {
     if id as usize >= MAX_BINDINGS || header().magic != exo_abi::net::export::MAGIC {
         return None;
     }
-    let addr = NET_EXPORT + ENTRIES_OFFSET + u64::from(id) * core::mem::size_of::<BindingEntry>() as u64;
+    let addr =
+        NET_EXPORT + ENTRIES_OFFSET + u64::from(id) * core::mem::size_of::<BindingEntry>() as u64;
     // SAFETY: the table has MAX_BINDINGS entries from ENTRIES_OFFSET.
     let e: BindingEntry = unsafe { read(addr) };
     (e.flags & ENTRY_LIVE != 0).then_some(e)

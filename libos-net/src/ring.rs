@@ -139,7 +139,8 @@ impl RingMemory for MappedRing {
         for (i, b) in out.iter_mut().enumerate() {
             // SAFETY: inside the mapped ring (checked above; `new`'s
             // contract); volatile because the kernel writes it.
-            *b = unsafe { core::ptr::read_volatile((self.base as usize + offset + i) as *const u8) };
+            *b =
+                unsafe { core::ptr::read_volatile((self.base as usize + offset + i) as *const u8) };
         }
     }
 
@@ -233,7 +234,10 @@ mod tests {
         let got = r.next(&mut buf).expect("a frame");
         assert_eq!((got.len, got.arrival_ns, buf[0]), (60, 0, 0));
         let mut mem = r.memory().clone();
-        assert!(p.push(&mut mem, &[7; 1514], 7), "the freed slot was not reusable");
+        assert!(
+            p.push(&mut mem, &[7; 1514], 7),
+            "the freed slot was not reusable"
+        );
         let mut r = RingReader::new(mem, 3 * 4096).expect("valid ring");
         let mut seen = Vec::new();
         while let Some(f) = r.next(&mut buf) {

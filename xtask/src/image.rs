@@ -17,7 +17,7 @@ use crate::process;
 pub const TRIPLE: &str = "x86_64-unknown-linux-gnu";
 
 /// Ring-3 programs built from `user/` and embedded in the kernel.
-pub const USER_PROGRAMS: [&str; 4] = ["init", "pong", "probe", "bench"];
+pub const USER_PROGRAMS: [&str; 5] = ["init", "pong", "probe", "bench", "netprobe"];
 
 /// Rust flags for kernel and user code: frame pointers for backtraces,
 /// static relocations, and the kernel code model (the kernel is linked in

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::net_drivers::{MalformedBurst, UdpEcho, time_seed};
+use crate::net_drivers::{MalformedBurst, NetEnvTests, UdpEcho, time_seed};
 use crate::qemu::{GuestExit, Net, Proto};
 use crate::scenario::{Expect, HostDriver, ICOUNT, Image, Scenario};
 use crate::session::SerialLog;
@@ -127,6 +127,42 @@ fn net_malformed_burst() -> Scenario {
 
 /// Name prefix of the kernel's environment tests (`kernel/src/envtest`).
 const ENV_TESTS: &str = "envtest::";
+/// Name prefix of the kernel's network environment tests
+/// (`kernel/src/netenv.rs`).
+const NET_ENV_TESTS: &str = "netenv::";
+
+/// Secure packet bindings by environments (`kernel/src/netenv.rs`): ASH
+/// and WebAssembly echoes while the owner is blocked, disjoint rings and
+/// granted overlaps, spoofed transmits, fuel exhaustion, hostile
+/// arguments. The host reaches the guest's UDP ports through user
+/// networking forwards and serves the tests' `NETTEST` requests.
+fn net_env_tests() -> Scenario {
+    Scenario {
+        name: "net-env-tests",
+        image: Image::TestKernel,
+        // The ARP request announces the guest to user networking, so
+        // forwarded datagrams reach it.
+        cmdline: format!("ktest.filter={NET_ENV_TESTS} net.ip=10.0.2.15 net.gateway=10.0.2.2"),
+        net: Net::User {
+            forwards: exo_ports()
+                .into_iter()
+                .map(|p| (Proto::Udp, free_port(Proto::Udp), p))
+                .collect(),
+        },
+        driver: Some(Box::new(NetEnvTests { seed: time_seed() })),
+        expect: Expect::KernelTests {
+            per_test: Duration::from_secs(120),
+        },
+        timeout: Duration::from_secs(600),
+        qemu_args: Vec::new(),
+    }
+}
+
+/// Guest UDP ports the network environment tests use
+/// (`exo_abi::netprobe::UDP_PORTS`; xtask depends on no project crate).
+fn exo_ports() -> Vec<u16> {
+    vec![7, 7007, 7008, 7001, 7002, 7100]
+}
 
 /// The environment tests (hostile probes in ring 3), in their own boot
 /// under `-icount`: budgets, deadlines and CPU shares are measured in guest
@@ -180,7 +216,7 @@ pub fn all(with_iso: bool) -> Vec<Scenario> {
             name: "kernel-tests",
             image: Image::TestKernel,
             // Environment tests run in their own boot (below).
-            cmdline: format!("ktest.exclude={ENV_TESTS}"),
+            cmdline: format!("ktest.exclude={ENV_TESTS},{NET_ENV_TESTS}"),
             // The network tests need a NIC; user networking answers ARP.
             net: Net::User {
                 forwards: Vec::new(),
@@ -193,6 +229,7 @@ pub fn all(with_iso: bool) -> Vec<Scenario> {
             qemu_args: Vec::new(),
         },
         env_tests(),
+        net_env_tests(),
         demo(),
         crash(
             "crash-page-fault",

@@ -82,6 +82,39 @@ impl SerialLog {
         cv.notify_all();
     }
 
+    /// Waits for the first line at index `from` or later that contains one
+    /// of `needles`; returns its index and text, or `None` after `timeout`
+    /// or once the machine is gone (a host driver following a protocol of
+    /// guest requests, in order).
+    pub fn wait_from(
+        &self,
+        from: usize,
+        needles: &[&str],
+        timeout: Duration,
+    ) -> Option<(usize, String)> {
+        let (lock, cv) = &*self.inner;
+        let end = Instant::now() + timeout;
+        let mut g = lock.lock().expect("serial log poisoned");
+        loop {
+            if let Some((i, l)) =
+                g.0.iter()
+                    .enumerate()
+                    .skip(from)
+                    .find(|(_, l)| needles.iter().any(|n| l.contains(n)))
+            {
+                return Some((i, l.clone()));
+            }
+            let now = Instant::now();
+            if g.1 || now >= end {
+                return None;
+            }
+            g = cv
+                .wait_timeout(g, end - now)
+                .expect("serial log poisoned")
+                .0;
+        }
+    }
+
     /// Waits until a line containing `needle` has appeared; returns it, or
     /// `None` after `timeout` or once the machine is gone.
     pub fn wait_for(&self, needle: &str, timeout: Duration) -> Option<String> {

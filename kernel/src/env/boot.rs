@@ -1,5 +1,6 @@
 //! Running the first environment at boot (normal kernels): `exo.init=NAME`
-//! on the command line picks the program (default `init`); the kernel runs
+//! on the command line picks the program (default `init`), `exo.arg=N` its
+//! spawn argument (default 0); the kernel runs
 //! environments until none is left, then reports how the first one ended.
 
 use exo_abi::EnvId;
@@ -11,9 +12,10 @@ use crate::sched;
 /// (`cargo xtask run` keeps QEMU up afterwards; tests exit).
 const BOOT_RUN_LIMIT_NS: u64 = 120_000_000_000;
 
-/// Spawns `name` and runs environments until all have ended.
-pub fn run_first(name: &str) {
-    let id = match with_kernel(|k| k.spawn(name, 0, EnvId::NONE, None)) {
+/// Spawns `name` (spawn argument `arg`) and runs environments until all
+/// have ended.
+pub fn run_first(name: &str, arg: u64) {
+    let id = match with_kernel(|k| k.spawn(name, arg, EnvId::NONE, None)) {
         Ok(id) => id,
         Err(e) => {
             log::error!("cannot start `{name}`: {e}");

@@ -8,6 +8,6 @@
 //! that all their resources came back.
 
 mod cpu;
-mod harness;
+pub(crate) mod harness;
 mod memory;
 mod protocol;

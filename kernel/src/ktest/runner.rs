@@ -41,15 +41,15 @@ fn display_name(name: &str) -> &str {
     name.strip_prefix("kernel::").unwrap_or(name)
 }
 
-/// Runs the tests whose names contain `filter` (all if `None`) and not
-/// `exclude`, then exits.
+/// Runs the tests whose names contain `filter` (all if `None`) and none of
+/// the comma-separated substrings of `exclude`, then exits.
 pub fn run(filter: Option<&str>, exclude: Option<&str>) -> ! {
     let tests = registry::tests();
     let selected = || {
         tests
             .iter()
             .filter(|t| filter.is_none_or(|f| t.name.contains(f)))
-            .filter(|t| exclude.is_none_or(|x| !t.name.contains(x)))
+            .filter(|t| exclude.is_none_or(|x| !x.split(',').any(|x| t.name.contains(x))))
     };
     kprintln!("KTEST plan {}", selected().count());
     let (mut passed, mut failed) = (0u32, 0u32);

@@ -313,17 +313,18 @@ fn transmit(k: &mut Kernel, id: EnvId, ptr: u64, len: u64) -> Result<(), Error> 
         let filters = mine.iter().flat_map(|b| d.filters_of(*b));
         super::tx::check(&frame, mac, filters)
     });
-    if let Err(e) = allowed {
-        if e == Error::SourceNotBound {
-            bump(&COUNTERS.tx_refused);
-        }
-        return Err(e);
+    let result = allowed.and_then(|()| {
+        super::transmit(&frame).map_err(|e| match e {
+            SendFailure::Tx(TxError::QueueFull) => Error::TxQueueFull,
+            SendFailure::Tx(TxError::BadLength(_)) => Error::TooLong,
+            _ => Error::LinkDown,
+        })
+    });
+    if result == Err(Error::SourceNotBound) {
+        bump(&COUNTERS.tx_refused);
     }
-    super::transmit(&frame).map_err(|e| match e {
-        SendFailure::Tx(TxError::QueueFull) => Error::TxQueueFull,
-        SendFailure::Tx(TxError::BadLength(_)) => Error::TooLong,
-        _ => Error::LinkDown,
-    })
+    export::write_header(super::with_demux(|d| d.bindings().count()), false);
+    result
 }
 
 /// `Filters`: the wire form of binding `b`'s filters.

@@ -1,0 +1,116 @@
+//! The protocol between the kernel's in-QEMU network tests
+//! (`kernel/src/netenv/`) and the `netprobe` test program
+//! (`user/src/bin/netprobe`): modes, UDP ports, exit codes. Not part of
+//! the system-call ABI; it lives here so both sides share one definition.
+//!
+//! Spawn argument: `mode as u64 | param << 8`. Exit code: [`PASSED`], or
+//! [`FAILED_BASE`] + the number of the first check that failed (the
+//! program prints what it saw).
+
+pub use crate::probe::{FAILED_BASE, PASSED};
+
+/// UDP port of the BPF echo handler (`examples/udp_echo.exo`).
+pub const PORT_ECHO_BPF: u16 = 7;
+/// UDP port of the WebAssembly echo handler.
+pub const PORT_ECHO_WASM: u16 = 7007;
+/// UDP port of the WebAssembly handler that never ends (fuel runs out).
+pub const PORT_SPIN: u16 = 7008;
+/// UDP ports of the two ring environments (user-space echo).
+pub const PORT_RING_A: u16 = 7001;
+pub const PORT_RING_B: u16 = 7002;
+/// UDP port of the spoofing test's own binding.
+pub const PORT_SPOOF: u16 = 7003;
+/// UDP port of the "done" ring: one datagram there wakes a blocked probe.
+pub const PORT_DONE: u16 = 7100;
+/// EtherType of the bystander's binding (IEEE local experimental 1).
+pub const ETHERTYPE_BYSTANDER: u16 = 0x88B5;
+
+/// Every UDP port the host side must reach.
+pub const UDP_PORTS: [u16; 6] = [
+    PORT_ECHO_BPF,
+    PORT_ECHO_WASM,
+    PORT_SPIN,
+    PORT_RING_A,
+    PORT_RING_B,
+    PORT_DONE,
+];
+
+/// What a netprobe does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Mode {
+    /// Binds the BPF echo (its region in its own pages) and the done ring,
+    /// blocks until the done datagram, then checks the exported counters
+    /// (`param` echoes) and the reply its handler left in its region.
+    EchoBpf = 1,
+    /// The same with the WebAssembly echo handler.
+    EchoWasm = 2,
+    /// Binds a ring on port `PORT_RING_A + (param & 0xFF)` and echoes
+    /// `param >> 8 & 0xFFFF` datagrams from user space through the
+    /// transmit filter; with bit 24 of `param`, also spawns an
+    /// [`Mode::Overlapper`] and grants it an overlap when it asks (LRPC).
+    RingEcho = 3,
+    /// Binds a ring on its parent's port `param`: refused (conflict), asks
+    /// the parent for a grant, binds again (accepted), unbinds.
+    Overlapper = 4,
+    /// Sends frames from a port and a MAC it is not bound to (refused and
+    /// counted) and one it is bound to (sent).
+    Spoof = 5,
+    /// Binds the spinning WebAssembly handler, the WebAssembly echo and the
+    /// done ring; after the done datagram checks that the spinning one
+    /// faulted `param` times and the echo still worked.
+    FuelSpin = 6,
+    /// Hostile and wrong arguments to every network call.
+    Hostile = 7,
+    /// Binds a ring for [`ETHERTYPE_BYSTANDER`] frames and drains it
+    /// forever, blocking briefly between checks (an environment running
+    /// while the host floods the NIC).
+    Bystander = 8,
+}
+
+impl Mode {
+    pub fn from_u8(v: u8) -> Option<Mode> {
+        use Mode::*;
+        [
+            EchoBpf, EchoWasm, RingEcho, Overlapper, Spoof, FuelSpin, Hostile, Bystander,
+        ]
+        .into_iter()
+        .find(|m| *m as u8 == v)
+    }
+
+    /// The spawn argument for this mode with `param`.
+    pub const fn arg(self, param: u64) -> u64 {
+        self as u64 | param << 8
+    }
+}
+
+/// Splits a spawn argument into mode and parameter.
+pub fn decode(arg: u64) -> (Option<Mode>, u64) {
+    (Mode::from_u8(arg as u8), arg >> 8)
+}
+
+/// [`Mode::RingEcho`] parameter: ring `index` (0: A, 1: B), `count`
+/// datagrams, and whether to run the overlap protocol.
+pub const fn ring_param(index: u64, count: u64, overlap: bool) -> u64 {
+    index | (count & 0xFFFF) << 8 | (overlap as u64) << 24
+}
+
+/// LRPC procedure a [`Mode::RingEcho`] parent serves: grant the caller an
+/// overlap of its ring binding. Reply word 0: 0 or an error code.
+pub const PROC_GRANT_ME: u64 = 0;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arguments_round_trip() {
+        for v in 0..=255u8 {
+            if let Some(m) = Mode::from_u8(v) {
+                assert_eq!(decode(m.arg(0x12_3456)), (Some(m), 0x12_3456));
+            }
+        }
+        let p = ring_param(1, 20, true);
+        assert_eq!((p & 0xFF, p >> 8 & 0xFFFF, p >> 24 & 1), (1, 20, 1));
+    }
+}
