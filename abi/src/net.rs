@@ -243,8 +243,7 @@ pub mod export {
     /// Offset of the first entry from [`crate::layout::NET_EXPORT`].
     pub const ENTRIES_OFFSET: u64 = 4096;
     /// Pages the kernel maps at [`crate::layout::NET_EXPORT`].
-    pub const PAGES: u64 =
-        1 + (MAX_BINDINGS * core::mem::size_of::<BindingEntry>()) as u64 / 4096;
+    pub const PAGES: u64 = 1 + (MAX_BINDINGS * core::mem::size_of::<BindingEntry>()) as u64 / 4096;
 
     /// [`BindingEntry::flags`]: the slot describes an installed binding.
     pub const ENTRY_LIVE: u32 = 1 << 0;
