@@ -101,23 +101,31 @@ fn net_udp_echo() -> Scenario {
     }
 }
 
+/// Spawn argument of `netprobe` as the bystander
+/// (`exo_abi::netprobe::Mode::Bystander`, parameter 0).
+const BYSTANDER_ARG: u64 = 8;
+
 /// Random, truncated, malformed and oversized frames injected through
-/// QEMU's socket backend: the kernel survives and its drop counters
+/// QEMU's socket backend while an environment runs with a receive ring
+/// bound (the `netprobe` bystander): the kernel survives and its counters
 /// account for every frame.
 fn net_malformed_burst() -> Scenario {
     Scenario {
         name: "net-malformed-burst",
         image: Image::Kernel,
-        cmdline: format!("net.report=rx:{BURST_FRAMES}"),
+        cmdline: format!(
+            "net.report=rx:{BURST_FRAMES} exo.init=netprobe exo.arg={BYSTANDER_ARG}"
+        ),
         net: Net::Socket {
             port: free_port(Proto::Tcp),
         },
         driver: Some(Box::new(MalformedBurst {
             count: BURST_FRAMES,
             seed: time_seed(),
+            ready: "bystander bound",
         })),
         expect: Expect::Banner {
-            lines: vec!["net: ready", "NETSTAT "],
+            lines: vec!["net: ready", "bystander bound", "NETSTAT ", "NETBIND "],
             stop_at: None,
         },
         timeout: Duration::from_secs(90),
