@@ -1,9 +1,10 @@
 //! The per-instruction facts the verifier hands to compilers, and the
-//! instruction bound on small programs where it can be counted by hand.
+//! instruction bound on small programs where it can be counted by hand, and
+//! limits the configuration cannot push past what the verifier can track.
 
 use filter_lang::bpf::asm::assemble;
 use filter_lang::bpf::spec::{ProgramSpec, ProgramType};
-use filter_lang::bpf::verifier::{Verified, mem_bits, verify};
+use filter_lang::bpf::verifier::{Verified, VerifyErrorKind, mem_bits, verify};
 
 fn verified(ty: ProgramType, text: &str) -> Verified {
     let prog = assemble(text).unwrap();
@@ -107,4 +108,18 @@ fn context_and_packet_accesses_are_classified() {
     assert_eq!(v.facts[7].mem, mem_bits::STACK);
     // Longest path: all 9.
     assert_eq!(v.insn_bound, 9);
+}
+
+/// Frame numbers are 8-bit: a configured frame limit above 256 must not let
+/// the 257th frame alias the main program's (it did: the depth wrapped).
+#[test]
+fn call_depth_never_exceeds_what_frames_can_name() {
+    let text = "mov %r1, 300\ncall local f\nmov %r0, 0\nexit\n\
+                f:\njeq %r1, 0, done\nsub %r1, 1\ncall local f\ndone:\nmov %r0, 0\nexit\n";
+    let mut spec = ProgramSpec::new(ProgramType::Memory { size: 0 });
+    spec.limits.max_call_frames = 1000;
+    spec.limits.max_state_cells = usize::MAX;
+    spec.limits.max_work = u64::MAX;
+    let e = verify(&assemble(text).unwrap(), &spec).unwrap_err();
+    assert_eq!(e.kind, VerifyErrorKind::CallDepth { max: 256 }, "{e}");
 }

@@ -120,7 +120,8 @@ pub struct Limits {
     /// Maximum number of instructions the analysis may process over all
     /// paths (bounds verification time).
     pub max_processed: usize,
-    /// Maximum call frames, the main program's included.
+    /// Maximum call frames, the main program's included (at most 256 are
+    /// ever allowed).
     pub max_call_frames: usize,
     /// Maximum analysis work: one unit per instruction processed, per
     /// register or stack slot of every state compared, copied or scanned

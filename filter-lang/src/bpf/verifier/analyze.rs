@@ -465,7 +465,9 @@ impl<'a> Analysis<'a> {
             }
             Op::CallLocal { .. } => {
                 let t = op.branch_target(pc).expect("calls have targets") as usize;
-                let max = self.spec.limits.max_call_frames;
+                // Frame numbers are 8-bit (`PtrKind::Stack(u8)`): never
+                // more than 256 frames, whatever the configured limit.
+                let max = self.spec.limits.max_call_frames.min(256);
                 if st.frames.len() + 1 > max {
                     return fail(K::CallDepth { max }, &[]);
                 }
