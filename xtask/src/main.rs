@@ -22,6 +22,7 @@ mod iso;
 mod ktest_protocol;
 mod kvm;
 mod net_drivers;
+mod net_env_driver;
 mod net_report;
 mod paths;
 mod process;

@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-use crate::net_drivers::{MalformedBurst, NetEnvTests, UdpEcho, time_seed};
+use crate::net_drivers::{MalformedBurst, UdpEcho, time_seed};
+use crate::net_env_driver::NetEnvTests;
 use crate::qemu::{GuestExit, Net, Proto};
 use crate::scenario::{Expect, HostDriver, ICOUNT, Image, Scenario};
 use crate::session::SerialLog;
@@ -113,9 +114,7 @@ fn net_malformed_burst() -> Scenario {
     Scenario {
         name: "net-malformed-burst",
         image: Image::Kernel,
-        cmdline: format!(
-            "net.report=rx:{BURST_FRAMES} exo.init=netprobe exo.arg={BYSTANDER_ARG}"
-        ),
+        cmdline: format!("net.report=rx:{BURST_FRAMES} exo.init=netprobe exo.arg={BYSTANDER_ARG}"),
         net: Net::Socket {
             port: free_port(Proto::Tcp),
         },

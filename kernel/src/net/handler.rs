@@ -114,7 +114,7 @@ pub enum Engine {
 /// A loaded handler.
 pub enum Handler {
     Bpf(BpfHandler),
-    Wasm(WasmHandler),
+    Wasm(Box<WasmHandler>),
 }
 
 impl Handler {
@@ -133,7 +133,7 @@ impl Handler {
                 let regions =
                     regions::build(&spec.regions, source).map_err(HandlerError::Regions)?;
                 WasmHandler::load(module, regions, spec.counters, *fuel)
-                    .map(Handler::Wasm)
+                    .map(|h| Handler::Wasm(Box::new(h)))
                     .map_err(HandlerError::Wasm)
             }
         }

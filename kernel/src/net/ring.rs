@@ -16,6 +16,10 @@ use super::hooks::FrameSink;
 use crate::mm::frame::Frame;
 use crate::mm::phys;
 
+/// The ring had no free slot (or the frame was too long for one).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Full;
+
 /// A ring being filled.
 pub struct Ring {
     /// Page 0 holds the header, pages 1.. the slots.
@@ -66,9 +70,10 @@ impl Ring {
         self.flags = flags;
     }
 
-    /// Copies `frame` into the next slot; `Err(())` when the ring is full
-    /// (counted in the header's `overflows`) or the frame does not fit.
-    pub fn push(&mut self, frame: &[u8], arrival_ns: u64, flags: u32) -> Result<(), ()> {
+    /// Copies `frame` into the next slot; `Err(Full)` when the ring is
+    /// full (counted in the header's `overflows`) or the frame does not
+    /// fit.
+    pub fn push(&mut self, frame: &[u8], arrival_ns: u64, flags: u32) -> Result<(), Full> {
         let consumer = phys::with_frame(self.frames[0], |h: &mut RingHeader| {
             core::hint::black_box(h.consumer)
         });
@@ -76,7 +81,7 @@ impl Ring {
             self.overflows += 1;
             let n = self.overflows;
             phys::with_frame(self.frames[0], |h: &mut RingHeader| h.overflows = n);
-            return Err(());
+            return Err(Full);
         }
         let index = (self.producer % u64::from(self.slots)) as u32;
         let offset = ring::slot_offset(index);
@@ -108,7 +113,7 @@ const _: () = assert!(core::mem::size_of::<SlotHeader>() == 16);
 
 impl FrameSink for Ring {
     fn deliver(&mut self, frame: &[u8], arrival_ns: u64) -> Result<(), ()> {
-        self.push(frame, arrival_ns, 0)
+        self.push(frame, arrival_ns, 0).map_err(drop)
     }
 }
 

@@ -159,6 +159,7 @@ fn to_sink(b: &mut Binding, bytes: &[u8], arrival: Arrival) {
     };
     if delivered {
         b.stats.delivered += 1;
+        b.stats.wakeups += 1;
         bump(&COUNTERS.rx_delivered);
         hooks::hooks().wake(b.owner);
     } else {
