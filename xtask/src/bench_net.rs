@@ -1,8 +1,13 @@
 //! `cargo xtask bench net`: the in-guest time from a frame's arrival to
-//! the transmit of its reply, for the UDP echo ASH (`examples/udp_echo.exo`)
-//! run by the kernel. It lives in xtask, not in `bench/`, because it needs
-//! what xtask has: the kernel images, QEMU command lines and the serial
-//! protocol.
+//! the transmit of its UDP echo, along four paths: the kernel's own BPF
+//! echo ASH (`examples/udp_echo.exo`, `net.echo`), the same object bound
+//! by an environment (`netprobe`, region in its pages), a WebAssembly echo
+//! handler run by wasmi (`user/wasm/echo.wat`), and delivery to an
+//! environment's receive ring with the echo sent from user space through
+//! the transmit filter (arrival to the environment reading the frame, and
+//! to its reply's transmit returning). It lives in xtask, not in `bench/`,
+//! because it needs what xtask has: the kernel images, QEMU command lines
+//! and the serial protocol.
 //!
 //! The release kernel boots with `net.echo` on QEMU user networking; the
 //! host sends `ECHOES` datagrams one at a time through a forwarded port
@@ -22,7 +27,6 @@ use crate::image::{self, BuildOptions, Flavor};
 use crate::net_drivers::{UdpEcho, time_seed};
 use crate::net_report::ReportLine;
 use crate::qemu::{Boot, Machine, Net, Proto};
-use crate::scenario::HostDriver;
 use crate::session::{self, Deadline, End, Flow, SerialLog};
 use crate::{paths, qemu};
 
@@ -49,11 +53,65 @@ const MODES: [Mode; 2] = [
     },
 ];
 
-/// The `NETLAT` numbers of one run.
+/// The numbers of one run: arrival to reply transmit (ns and TSC cycles,
+/// min/median/max), and for the ring path arrival to the read (ns
+/// min/median).
 #[derive(Clone, Copy, Debug)]
 struct Run {
     ns: [u64; 3],
     cycles: [u64; 3],
+    read_ns: Option<[u64; 2]>,
+}
+
+/// A path through the network stack.
+struct Path {
+    name: &'static str,
+    what: &'static str,
+    /// Guest UDP port of the echo.
+    port: u16,
+    /// Kernel command line after the network setup.
+    cmdline: String,
+}
+
+/// `exo_abi::netprobe` modes (xtask depends on no project crate).
+const MODE_ECHO_BPF: u64 = 1;
+const MODE_ECHO_WASM: u64 = 2;
+const MODE_RING_ECHO: u64 = 3;
+
+fn echo_paths() -> Vec<Path> {
+    let probe = |mode: u64, param: u64| format!("exo.init=netprobe exo.arg={}", mode | param << 8);
+    vec![
+        Path {
+            name: "ash-kernel",
+            what: "BPF echo ASH (JIT) installed by the kernel",
+            port: 7,
+            cmdline: format!("net.echo net.report=matched:{ECHOES}"),
+        },
+        Path {
+            name: "ash-env",
+            what: "the same BPF echo bound by an environment (region in its pages), owner blocked",
+            port: 7,
+            cmdline: format!(
+                "net.report=matched:{ECHOES} {}",
+                probe(MODE_ECHO_BPF, ECHOES)
+            ),
+        },
+        Path {
+            name: "wasm-env",
+            what: "WebAssembly echo handler (wasmi, fuel-metered), owner blocked",
+            port: 7007,
+            cmdline: format!(
+                "net.report=matched:{ECHOES} {}",
+                probe(MODE_ECHO_WASM, ECHOES)
+            ),
+        },
+        Path {
+            name: "ring-env",
+            what: "receive ring + user-space echo through the transmit filter (reply = after the Transmit call returned)",
+            port: 7001,
+            cmdline: format!("exo.exit {}", probe(MODE_RING_ECHO, ECHOES << 8)),
+        },
+    ]
 }
 
 fn free_udp_port() -> Result<u16> {
@@ -63,33 +121,39 @@ fn free_udp_port() -> Result<u16> {
         .map_err(io("reserving a UDP port"))
 }
 
-fn run_once(elf: &std::path::Path, mode: &Mode) -> Result<Run> {
+fn run_once(elf: &std::path::Path, mode: &Mode, path: &Path) -> Result<Run> {
     let port = free_udp_port()?;
     let mut m = Machine::new(Boot::Kernel {
         elf: elf.to_path_buf(),
-        cmdline: format!(
-            "net.echo net.ip=10.0.2.15 net.gateway=10.0.2.2 net.report=matched:{ECHOES}"
-        ),
+        cmdline: format!("net.ip=10.0.2.15 net.gateway=10.0.2.2 {}", path.cmdline),
     });
     m.net = Net::User {
-        forwards: vec![(Proto::Udp, port, 7)],
+        forwards: vec![(Proto::Udp, port, path.port)],
     };
     m.extra_args = mode.extra.iter().map(|s| s.to_string()).collect();
     let serial = SerialLog::default();
+    let ready = if path.name == "ash-kernel" {
+        "net: ready"
+    } else {
+        "netprobe: "
+    };
     let driver = {
-        let (serial, net) = (serial.clone(), m.net.clone());
-        std::thread::spawn(move || {
+        let serial = serial.clone();
+        std::thread::spawn(move || -> std::result::Result<(), String> {
+            serial
+                .wait_for(ready, Duration::from_secs(60))
+                .ok_or_else(|| format!("the guest never printed `{ready}`"))?;
             UdpEcho {
                 count: ECHOES,
                 seed: time_seed(),
             }
-            .run(&serial, &net)
+            .exchange(port)
         })
     };
     let out = session::run(
         &m,
-        Deadline::after(Duration::from_secs(120), "the echo run to finish"),
-        Duration::from_secs(180),
+        Deadline::after(Duration::from_secs(180), "the echo run to finish"),
+        Duration::from_secs(240),
         Some(&serial),
         |_, _| Flow::Continue,
     )?;
@@ -98,22 +162,36 @@ fn run_once(elf: &std::path::Path, mode: &Mode) -> Result<Run> {
         .unwrap_or_else(|_| Err("the echo driver panicked".into()));
     if out.end != End::Exited(qemu::GuestExit::Success) || checked.is_err() {
         return Err(Error::Other(format!(
-            "echo run ({}) failed: {:?}; driver: {:?}; last lines: {:?}",
+            "echo run ({} {}) failed: {:?}; driver: {:?}; last lines: {:?}",
             mode.name,
+            path.name,
             out.end,
             checked.err(),
             out.lines.iter().rev().take(5).collect::<Vec<_>>()
         )));
     }
-    let lat = out
-        .lines
-        .iter()
-        .find_map(|l| ReportLine::parse(l, "NETLAT"))
-        .ok_or_else(|| Error::Other("no NETLAT line".into()))?;
+    let find = |tag: &str| {
+        out.lines
+            .iter()
+            .find_map(|l| ReportLine::parse(l, tag))
+            .ok_or_else(|| Error::Other(format!("no {tag} line ({})", path.name)))
+    };
+    if path.name == "ring-env" {
+        let r = find("RINGLAT")?;
+        let n = |k: &str| r.num(k).map_err(Error::Other);
+        // The ring path reports ns only (the environment reads the clock).
+        return Ok(Run {
+            ns: [n("reply_min")?, n("reply_median")?, 0],
+            cycles: [0; 3],
+            read_ns: Some([n("read_min")?, n("read_median")?]),
+        });
+    }
+    let lat = find("NETLAT")?;
     let n = |k: &str| lat.num(k).map_err(Error::Other);
     Ok(Run {
         ns: [n("ns_min")?, n("ns_median")?, n("ns_max")?],
         cycles: [n("cycles_min")?, n("cycles_median")?, n("cycles_max")?],
+        read_ns: None,
     })
 }
 
@@ -130,61 +208,93 @@ pub fn run() -> Result<()> {
     let mut json = String::from("{\n  \"benchmark\": \"net\",\n");
     let _ = writeln!(
         json,
-        "  \"what\": \"in-guest time from frame arrival (RX interrupt or poll) to the transmit of the UDP echo ASH's reply\",\n  \"echoes_per_run\": {ECHOES},\n  \"runs\": {RUNS},\n  \"modes\": ["
+        "  \"what\": \"in-guest time from frame arrival (RX interrupt or poll) to the transmit of the UDP echo, per path\",\n  \"echoes_per_run\": {ECHOES},\n  \"runs\": {RUNS},\n  \"results\": ["
     );
     let mut md = format!(
-        "# Network path: arrival to reply transmit (UDP echo ASH)\n\n\
+        "# Network path: arrival to the echo's transmit\n\n\
          Release kernel, QEMU `pc`, virtio-net on user networking; {ECHOES} echoes per run, \
-         {RUNS} runs per machine. Per run the kernel reports min/median/max over its replies; \
-         the table gives the minimum over runs of the per-run minimum and the median of the \
-         per-run medians.\n\n\
-         | machine | min ns | median ns | min cycles | median cycles |\n| --- | ---: | ---: | ---: | ---: |\n"
+         {RUNS} runs per machine and path. Per run the guest reports min/median over its \
+         replies; the table gives the minimum over runs of the per-run minimum and the median \
+         of the per-run medians. Under `-icount shift=0,sleep=off` 1 ns = 1 guest instruction.\n\n\
+         | path | machine | min | median | arrival to read (ring): min / median |\n| --- | --- | ---: | ---: | ---: |\n"
     );
-    for (i, mode) in MODES.iter().enumerate() {
-        let mut runs = Vec::new();
-        for r in 0..RUNS {
-            eprintln!("bench net: {} run {}/{RUNS}", mode.name, r + 1);
-            runs.push(run_once(&kernel.elf, mode)?);
+    let all = echo_paths();
+    let mut first = true;
+    for path in &all {
+        for mode in MODES.iter() {
+            let mut runs = Vec::new();
+            for r in 0..RUNS {
+                eprintln!(
+                    "bench net: {} {} run {}/{RUNS}",
+                    path.name,
+                    mode.name,
+                    r + 1
+                );
+                runs.push(run_once(&kernel.elf, mode, path)?);
+            }
+            let min_ns = runs.iter().map(|r| r.ns[0]).min().unwrap_or(0);
+            let med_ns = median(runs.iter().map(|r| r.ns[1]).collect());
+            let read = runs.iter().filter_map(|r| r.read_ns).collect::<Vec<_>>();
+            let read_cell = if read.is_empty() {
+                String::from("—")
+            } else {
+                let rmin = read.iter().map(|r| r[0]).min().unwrap_or(0);
+                let rmed = median(read.iter().map(|r| r[1]).collect());
+                format!("{rmin} / {rmed}")
+            };
+            let per_run: Vec<String> = runs
+                .iter()
+                .map(|r| {
+                    format!(
+                        "{{\"ns\": [{}, {}, {}], \"cycles\": [{}, {}, {}], \"read_ns\": {}}}",
+                        r.ns[0],
+                        r.ns[1],
+                        r.ns[2],
+                        r.cycles[0],
+                        r.cycles[1],
+                        r.cycles[2],
+                        r.read_ns
+                            .map_or("null".into(), |x| format!("[{}, {}]", x[0], x[1]))
+                    )
+                })
+                .collect();
+            let _ = writeln!(
+                json,
+                "    {}{{\"path\": \"{}\", \"path_note\": \"{}\", \"machine\": \"{}\", \"note\": \"{}\", \"min_ns\": {min_ns}, \"median_ns\": {med_ns}, \"per_run\": [{}]}}",
+                if first { "" } else { "," },
+                path.name,
+                path.what,
+                mode.name,
+                mode.what,
+                per_run.join(", ")
+            );
+            first = false;
+            let unit = if mode.name == "tcg-icount" {
+                "instr"
+            } else {
+                "ns"
+            };
+            let _ = writeln!(
+                md,
+                "| {} ({}) | {} | {min_ns} {unit} | {med_ns} {unit} | {read_cell} |",
+                path.name, path.what, mode.name
+            );
+            println!(
+                "net {} {}: min {min_ns}, median {med_ns} ({unit}); read {read_cell}",
+                path.name, mode.name
+            );
         }
-        let min_ns = runs.iter().map(|r| r.ns[0]).min().unwrap_or(0);
-        let med_ns = median(runs.iter().map(|r| r.ns[1]).collect());
-        let min_cy = runs.iter().map(|r| r.cycles[0]).min().unwrap_or(0);
-        let med_cy = median(runs.iter().map(|r| r.cycles[1]).collect());
-        let per_run: Vec<String> = runs
-            .iter()
-            .map(|r| {
-                format!(
-                    "{{\"ns\": [{}, {}, {}], \"cycles\": [{}, {}, {}]}}",
-                    r.ns[0], r.ns[1], r.ns[2], r.cycles[0], r.cycles[1], r.cycles[2]
-                )
-            })
-            .collect();
-        let _ = writeln!(
-            json,
-            "    {{\"machine\": \"{}\", \"note\": \"{}\", \"min_ns\": {min_ns}, \"median_ns\": {med_ns}, \
-             \"min_cycles\": {min_cy}, \"median_cycles\": {med_cy}, \"per_run_min_median_max\": [{}]}}{}",
-            mode.name,
-            mode.what,
-            per_run.join(", "),
-            if i + 1 < MODES.len() { "," } else { "" }
-        );
-        let _ = writeln!(
-            md,
-            "| {} ({}) | {min_ns} | {med_ns} | {min_cy} | {med_cy} |",
-            mode.name, mode.what
-        );
-        println!(
-            "net {}: min {min_ns} ns, median {med_ns} ns; min {min_cy} cycles, median {med_cy} cycles",
-            mode.name
-        );
     }
     json.push_str("  ]\n}\n");
     md.push_str(
-        "\nUnder `-icount shift=0` the TSC and the clock count guest instructions, so the \
-         icount row is the instruction count of the path: interrupt entry, RX batch, frame \
-         checks, compiled classifier, handler (copy, two checksums, header rewrite) and the \
-         virtio transmit up to the doorbell. Plain TCG numbers are host time spent emulating \
-         that path and vary with the host.\n",
+        "\nThe handler paths are measured by the kernel (arrival stamp to the reply handed \
+         to the device: interrupt entry, batch, frame checks, compiled classifier, handler, \
+         virtio transmit). The ring path is measured by the environment with the same clock \
+         (`KernelInfo::clock_ns` over the TSC): arrival stamp in the slot to its read, and to \
+         the return of its `Transmit` call; it includes the wake-up, the scheduler, the \
+         switch to the environment, the copy out of the ring, the echo built in user space \
+         and the transmit filter. Plain TCG numbers are host time spent emulating and vary \
+         with the host.\n",
     );
     let dir = paths::root().join("bench").join("results");
     std::fs::create_dir_all(&dir).map_err(io("creating bench/results"))?;

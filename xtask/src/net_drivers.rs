@@ -92,7 +92,8 @@ pub struct UdpEcho {
 pub const ECHO_SIZES: [usize; 7] = [1, 18, 64, 300, 512, 1000, 1472];
 
 impl UdpEcho {
-    fn exchange(&self, port: u16) -> Result<(), String> {
+    /// Sends the datagrams to host port `port` and checks every echo.
+    pub fn exchange(&self, port: u16) -> Result<(), String> {
         let sock = UdpSocket::bind("127.0.0.1:0").map_err(|e| format!("bind: {e}"))?;
         sock.connect(("127.0.0.1", port))
             .map_err(|e| format!("connect to the forwarded port {port}: {e}"))?;
