@@ -2,11 +2,12 @@
 //! core): who owns a binding, how an owner is woken, and where frames go
 //! when a binding delivers them.
 //!
-//! Today only the kernel installs bindings ([`KERNEL_OWNER`]); the
-//! environment side plugs in later without changing the dispatch:
-//! it installs an [`EnvHooks`] with [`set_hooks`] (waking an environment,
-//! checking that ring pages belong to it) and gives its bindings a
-//! [`FrameSink`] that copies into a receive ring in the owner's pages.
+//! The environment layer installs an [`EnvHooks`] with [`set_hooks`] at
+//! boot (waking an environment, telling whether it exists); environment
+//! bindings deliver into receive rings in their owner's pages
+//! (`super::ring::Ring`, a [`FrameSink`]), kernel tests into in-kernel
+//! queues. Bindings the kernel installs for itself are owned by
+//! [`KERNEL_OWNER`].
 
 use core::sync::atomic::{AtomicU64, Ordering};
 
@@ -39,8 +40,8 @@ pub trait EnvHooks: Sync {
     fn owner_alive(&self, owner: OwnerId) -> bool;
 }
 
-/// Where a binding's delivered frames go (later: a receive ring in the
-/// owner's pages; kernel tests use an in-kernel queue).
+/// Where a binding's delivered frames go (a receive ring in the owner's
+/// pages; kernel tests use an in-kernel queue).
 pub trait FrameSink: Send {
     /// Takes a copy of `frame`; `Err(())` when there is no room (counted
     /// as a ring overflow and a `no_buffer` drop).
