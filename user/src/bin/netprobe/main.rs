@@ -16,12 +16,35 @@ mod pages;
 mod rings;
 mod spoof;
 
+use exo_abi::UpcallKinds;
 use exo_abi::netprobe::{FAILED_BASE, Mode, PASSED, decode};
+use exo_user::libos_core::{api, rt, upcall};
 use exo_user::{Start, println};
 
 exo_user::entry!(main);
 
+/// Declines end-of-slice upcalls: this program keeps no state it would
+/// have to save at the end of a slice, so the kernel may simply preempt it
+/// (an environment without an end-of-slice handler). Under plain TCG the
+/// first run of a handler's code is translated on the spot and can miss
+/// the 50 µs budget, which would count as strikes against it.
+fn decline_slice_end() -> Result<(), exo_abi::Error> {
+    let (lo, hi) = rt::upcall_stack();
+    let mut kinds = UpcallKinds::EXCEPTION | UpcallKinds::REVOCATION | UpcallKinds::REPOSSESSION;
+    if upcall::accepts_pct() {
+        kinds |= UpcallKinds::PCT;
+    }
+    // SAFETY: the entry is libos-core's trampoline and the stack the
+    // runtime's own upcall stack, exactly as `rt::refresh_upcalls` declares
+    // them; only the kinds differ.
+    unsafe { api::upcall_register(upcall::entry_point(), lo, hi, kinds) }
+}
+
 fn main(start: Start) -> u64 {
+    if let Err(e) = decline_slice_end() {
+        println!("netprobe: cannot declare its upcalls: {e}");
+        return FAILED_BASE;
+    }
     let (mode, param) = decode(start.arg);
     let result = match mode {
         Some(Mode::EchoBpf) => echo::bpf(param),
