@@ -238,3 +238,38 @@ crate::kernel_test! {
         Ok(())
     }
 }
+
+crate::kernel_test! {
+    fn unclaimed_frames_go_to_the_default_receiver() {
+        let nic = nic()?;
+        let queue = KernelQueue::new(8);
+        let mut spec = BindingSpec::kernel("default-test", Vec::new());
+        spec.default = true;
+        spec.sink = Some(Box::new(queue.clone()));
+        let id = super::install(spec)?;
+        let mut second = BindingSpec::kernel("second-default", Vec::new());
+        second.default = true;
+        second.sink = Some(Box::new(KernelQueue::new(1)));
+        let taken = super::install(second);
+        let before = super::counters();
+        // No filter takes the gateway's ARP reply: it is unclaimed.
+        super::transmit(&arp::request(nic.mac(), GUEST_IP, GATEWAY_IP))?;
+        let deadline = crate::time::now_ns() + 2_000_000_000;
+        let mut reply = None;
+        while reply.is_none() && crate::time::now_ns() < deadline {
+            crate::irq::idle();
+            while let Some(f) = queue.pop() {
+                if arp::parse_reply(&f.bytes).is_some() {
+                    reply = Some(f);
+                }
+            }
+        }
+        super::remove(id)?;
+        ensure!(matches!(taken, Err(BindError::DefaultTaken(d)) if d == id), "a second default receiver was accepted: {:?}", taken.err());
+        ensure!(reply.is_some(), "the gateway's ARP reply did not reach the default receiver within 2 s");
+        let after = super::counters();
+        ensure_eq!(after.unclaimed, before.unclaimed);
+        ensure!(after.delivered > before.delivered, "the delivery was not counted");
+        Ok(())
+    }
+}
