@@ -288,7 +288,7 @@ impl fmt::Display for VerifyErrorKind {
             K::StateMemory { max_cells } => write!(
                 f,
                 "analysis would hold more than {max_cells} registers and stack slots in its states ({} KiB: fewer paths in flight, call levels or stack slots in use)",
-                max_cells * 80 / 1024
+                max_cells.saturating_mul(80) / 1024
             ),
         }
     }
