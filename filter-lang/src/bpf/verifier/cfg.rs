@@ -167,14 +167,28 @@ fn liveness(ops: &[Option<Op>], spec: &ProgramSpec) -> Vec<u16> {
             _ => [Some(next), None],
         }
     };
-    let mut preds: Vec<Vec<u32>> = vec![Vec::new(); n];
+    // Predecessors in one flat array: `preds[start[pc]..start[pc + 1]]`.
+    let mut edges: Vec<(u32, u32)> = Vec::with_capacity(n + n / 2);
     for (pc, op) in ops.iter().enumerate() {
         let Some(op) = op else { continue };
         for s in succs(pc, op).into_iter().flatten() {
             if s < n {
-                preds[s].push(pc as u32);
+                edges.push((pc as u32, s as u32));
             }
         }
+    }
+    let mut start = vec![0u32; n + 1];
+    for &(_, s) in &edges {
+        start[s as usize + 1] += 1;
+    }
+    for i in 0..n {
+        start[i + 1] += start[i];
+    }
+    let mut fill = start.clone();
+    let mut preds = vec![0u32; edges.len()];
+    for &(pc, s) in &edges {
+        preds[fill[s as usize] as usize] = pc;
+        fill[s as usize] += 1;
     }
     let mut live = vec![0u16; n];
     let mut queued = vec![true; n];
@@ -191,7 +205,7 @@ fn liveness(ops: &[Option<Op>], spec: &ProgramSpec) -> Vec<u16> {
         let new = uses | (out & !defs);
         if new != live[pc] {
             live[pc] = new;
-            for &p in &preds[pc] {
+            for &p in &preds[start[pc] as usize..start[pc + 1] as usize] {
                 if !queued[p as usize] {
                     queued[p as usize] = true;
                     work.push(p as usize);
