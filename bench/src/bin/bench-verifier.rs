@@ -4,19 +4,30 @@
 //!   well under a millisecond);
 //! * a realistic handler with packet checks and helper calls;
 //! * a bounded loop (one state per iteration);
-//! * the worst case a hostile program can force: a loop that never ends,
-//!   rejected when the analysis limits run out.
+//! * the hostile programs of the verifier audit (`docs/VERIFIER-AUDIT.md`,
+//!   shared with `filter-lang/tests/verifier_resources.rs`): the worst
+//!   cases a program can force on the verifier's time and memory, accepted
+//!   or rejected when a budget (`max_work`, `max_state_cells`, states,
+//!   instructions) runs out.
 //!
-//! Each case: minimum and median over several runs. Results:
+//! Each case: minimum and median over several runs, and the most heap the
+//! verifier held at once (counted by the global allocator). Results:
 //! `bench/results/verifier.json` and `verifier.md`.
+
+#[path = "../../../filter-lang/tests/verifier_cost/mod.rs"]
+mod verifier_cost;
 
 use exo_bench::results_dir;
 use exo_bench::stats::{Summary, time_per_call};
 use filter_lang::bpf::Program;
 use filter_lang::bpf::asm::assemble;
 use filter_lang::bpf::spec::{ProgramSpec, ProgramType, RegionDecl};
-use filter_lang::bpf::verifier::verify;
+use filter_lang::bpf::verifier::{Stats, verify};
 use std::fmt::Write;
+use verifier_cost::{Counting, hostile, peak_heap};
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
 
 /// 4096 words, no branches: ALU work, context loads, stack spills and fills.
 fn straight_line() -> String {
@@ -115,36 +126,20 @@ and %r0, 1
 exit
 ";
 
-const HOSTILE: &str = "
-mov %r0, 0
-mov %r2, 0
-loop:
-add %r2, 1
-jne %r2, 0, loop
-exit
-";
-
-/// A never-ending loop with a long body: the most instructions analysed
-/// per stored state, so the work limit (not the state cap) stops it.
-fn hostile_long_body() -> String {
-    let mut s = String::from("mov %r0, 0\nmov %r2, 0\nmov %r3, 0\nloop:\n");
-    for _ in 0..60 {
-        s.push_str("add %r3, 3\n");
-    }
-    s.push_str("add %r2, 1\njne %r2, 0, loop\nexit\n");
-    s
-}
-
 struct Case {
-    name: &'static str,
+    name: String,
     words: usize,
     accepted: bool,
     /// Instructions analysed (accepted) or the rejection reason.
     detail: String,
+    /// Most heap bytes the verifier held at once.
+    peak_heap: usize,
+    /// The verifier's own account (accepted programs only).
+    stats: Option<Stats>,
     summary: Summary,
 }
 
-fn measure(name: &'static str, text: &str, runs: usize, iters: u64) -> Case {
+fn measure(name: &str, text: &str, runs: usize, iters: u64) -> Case {
     let prog: Program = assemble(text).expect("benchmark programs assemble");
     let mut spec = ProgramSpec::new(ProgramType::Packet);
     spec.regions = vec![RegionDecl {
@@ -152,7 +147,7 @@ fn measure(name: &'static str, text: &str, runs: usize, iters: u64) -> Case {
         writable: true,
     }];
     spec.counters = 1;
-    let first = verify(&prog, &spec);
+    let (first, peak_heap) = peak_heap(|| verify(&prog, &spec));
     let detail = match &first {
         Ok(v) => format!("{} insns analysed", v.stats.processed),
         Err(e) => {
@@ -167,33 +162,33 @@ fn measure(name: &'static str, text: &str, runs: usize, iters: u64) -> Case {
         std::hint::black_box(verify(std::hint::black_box(&prog), &spec)).ok();
     });
     Case {
-        name,
+        name: name.to_string(),
         words: prog.words.len(),
         accepted: first.is_ok(),
         detail,
+        peak_heap,
+        stats: first.as_ref().ok().map(|v| v.stats),
         summary: Summary::of(&samples),
     }
 }
 
 fn main() {
     let straight = straight_line();
-    let cases = [
+    let mut cases = vec![
         measure("straight-line 4096", &straight, 15, 50),
         measure("UDP/53 ASH with helpers", HANDLER, 15, 2000),
         measure("bounded loop (64 iterations)", LOOP, 15, 200),
-        measure("hostile unbounded loop (rejected at limits)", HOSTILE, 5, 1),
-        measure(
-            "hostile loop, 62-insn body (rejected at limits)",
-            &hostile_long_body(),
-            5,
-            1,
-        ),
     ];
+    for (name, text) in hostile() {
+        cases.push(measure(&format!("hostile: {name}"), &text, 5, 1));
+    }
     let mut md = String::from(
         "# Verifier speed\n\n`cargo xtask bench verifier`: time to verify one program \
-         (minimum and median over runs of repeated verifications).\n\n\
-         | program | words | verdict | analysis / reason | min (us) | median (us) |\n\
-         |---|---|---|---|---|---|\n",
+         (minimum and median over runs of repeated verifications) and the most heap \
+         the verifier held at once. The hostile programs are the audit's worst cases \
+         (`docs/VERIFIER-AUDIT.md`); default limits.\n\n\
+         | program | words | verdict | analysis / reason | peak heap (KiB) | min (us) | median (us) |\n\
+         |---|---|---|---|---|---|---|\n",
     );
     let mut json_cases = Vec::new();
     for c in &cases {
@@ -201,20 +196,28 @@ fn main() {
         let verdict = if c.accepted { "accepted" } else { "rejected" };
         let _ = writeln!(
             md,
-            "| {} | {} | {verdict} | {} | {min:.1} | {med:.1} |",
-            c.name, c.words, c.detail
+            "| {} | {} | {verdict} | {} | {} | {min:.1} | {med:.1} |",
+            c.name,
+            c.words,
+            c.detail,
+            c.peak_heap.div_ceil(1024)
         );
         json_cases.push(serde_json::json!({
             "name": c.name,
             "words": c.words,
             "verdict": verdict,
             "detail": c.detail,
+            "peak_heap_bytes": c.peak_heap,
+            "work": c.stats.map(|s| s.work),
+            "peak_state_cells": c.stats.map(|s| s.peak_cells),
             "min_us": min,
             "median_us": med,
         }));
         println!(
-            "{:<45} {:>5} words {verdict:>8}  min {min:>9.1} us  median {med:>9.1} us",
-            c.name, c.words
+            "{:<45} {:>5} words {verdict:>8}  heap {:>6} KiB  min {min:>9.1} us  median {med:>9.1} us",
+            c.name,
+            c.words,
+            c.peak_heap.div_ceil(1024)
         );
     }
     let json = serde_json::json!({
