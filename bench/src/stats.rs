@@ -39,6 +39,23 @@ pub fn pin_to_current_cpu() -> Option<usize> {
     ok.then_some(cpu)
 }
 
+/// Iterations of `f` so that one timed run lasts about `target_ms`
+/// (from growing trial batches).
+pub fn calibrate(target_ms: f64, mut f: impl FnMut()) -> u64 {
+    let mut n = 1u64;
+    loop {
+        let t = std::time::Instant::now();
+        for _ in 0..n {
+            f();
+        }
+        let ms = t.elapsed().as_secs_f64() * 1e3;
+        if ms >= target_ms / 8.0 || n >= 1 << 26 {
+            return ((n as f64 * target_ms / ms.max(1e-6)) as u64).clamp(1, 1 << 28);
+        }
+        n *= 4;
+    }
+}
+
 /// Times `f` over `iters` calls, `runs` times; returns ns per call of each run.
 pub fn time_per_call(runs: usize, iters: u64, mut f: impl FnMut()) -> Vec<f64> {
     // Warm-up: caches, branch predictors, page faults.

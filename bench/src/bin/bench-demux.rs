@@ -12,8 +12,9 @@
 
 use ash_compiler::host::ExecBuffer;
 use ash_compiler::trie::{CompiledTrie, TrieOptions, compile_trie};
+use exo_bench::opts::{self, Opts};
 use exo_bench::packets::{ipv4_frame, udp};
-use exo_bench::stats::{Summary, pin_to_current_cpu};
+use exo_bench::stats::{Summary, calibrate};
 use exo_bench::svg::{Group, grouped_bars};
 use filter_lang::filter::{Atom, Classifier, FieldWidth, Filter};
 use serde_json::json;
@@ -64,93 +65,32 @@ fn port(i: usize) -> u16 {
     (2000 + i) as u16
 }
 
-struct Opts {
-    runs: usize,
-    target_ms: f64,
-    /// Pin the thread to its CPU (better on a quiet machine, worse when
-    /// other work shares the CPUs).
-    pin: bool,
-}
-
-fn parse_args() -> Result<Opts, String> {
-    let mut o = Opts {
-        runs: 11,
-        target_ms: 20.0,
-        pin: false,
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        let mut num = |name: &str| -> Result<f64, String> {
-            args.next()
-                .and_then(|v| v.parse().ok())
-                .ok_or_else(|| format!("{name} needs a number"))
-        };
-        match a.as_str() {
-            "--runs" => o.runs = num("--runs")?.max(1.0) as usize,
-            "--target-ms" => o.target_ms = num("--target-ms")?,
-            "--pin" => o.pin = true,
-            other => {
-                return Err(format!(
-                    "unknown argument {other}; use --runs N, --target-ms MS, --pin"
-                ));
-            }
-        }
-    }
-    Ok(o)
-}
-
-/// A sampler of per-packet ns of `classify` over a rotating set of frames
-/// (iterations calibrated for about `target_ms` per sample).
-fn packet_sampler<'a>(
-    opts: &Opts,
-    frames: &'a [Vec<u8>],
-    mut classify: impl FnMut(&[u8]) -> Option<(u32, u32)> + 'a,
-) -> Box<dyn FnMut() -> f64 + 'a> {
-    // Calibration: about target_ms per sample, from growing trial batches.
-    let mut n = 1u64;
-    let iters = loop {
-        let t = Instant::now();
-        for i in 0..n as usize {
-            std::hint::black_box(classify(&frames[i & (FRAMES - 1)]));
-        }
-        let ms = t.elapsed().as_secs_f64() * 1e3;
-        if ms >= opts.target_ms / 8.0 || n >= 1 << 26 {
-            break ((n as f64 * opts.target_ms / ms.max(1e-6)) as u64).max(1);
-        }
-        n *= 4;
-    };
-    Box::new(move || {
-        let t = Instant::now();
-        for i in 0..iters as usize {
-            std::hint::black_box(classify(&frames[i & (FRAMES - 1)]));
-        }
-        t.elapsed().as_nanos() as f64 / iters as f64
-    })
-}
-
-/// Per-packet ns of `classify`: `runs` samples.
+/// Per-packet ns of `classify` over a rotating set of frames: `runs`
+/// samples of about `target_ms` each.
 fn per_packet(
     opts: &Opts,
     frames: &[Vec<u8>],
-    classify: impl FnMut(&[u8]) -> Option<(u32, u32)>,
+    mut classify: impl FnMut(&[u8]) -> Option<(u32, u32)>,
 ) -> Summary {
-    let mut sample = packet_sampler(opts, frames, classify);
-    let samples: Vec<f64> = (0..opts.runs).map(|_| sample()).collect();
+    let mut k = 0usize;
+    let iters = calibrate(opts.target_ms, || {
+        std::hint::black_box(classify(&frames[k & (FRAMES - 1)]));
+        k += 1;
+    });
+    let samples: Vec<f64> = (0..opts.runs)
+        .map(|_| {
+            let t = Instant::now();
+            for i in 0..iters as usize {
+                std::hint::black_box(classify(&frames[i & (FRAMES - 1)]));
+            }
+            t.elapsed().as_nanos() as f64 / iters as f64
+        })
+        .collect();
     Summary::of(&samples)
 }
 
 fn main() {
-    let opts = match parse_args() {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("bench-demux: {e}");
-            std::process::exit(2);
-        }
-    };
-    if opts.pin {
-        let cpu = pin_to_current_cpu();
-        eprintln!("bench-demux: pinned to CPU {cpu:?}");
-    }
+    let opts = opts::from_args("bench-demux");
     let mut rows = Vec::new();
     for &n in &COUNTS {
         eprintln!("bench-demux: {n} filters");
@@ -392,19 +332,14 @@ fn report(opts: &Opts, rows: &[Row]) {
         &ENGINES,
         &groups,
     );
-    let dir = exo_bench::results_dir();
-    for (name, data) in [
-        (
-            "demux.json",
-            serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n",
-        ),
-        ("demux.md", md.clone()),
-        ("demux.svg", svg),
-    ] {
-        if let Err(e) = std::fs::write(dir.join(name), data) {
-            eprintln!("bench-demux: cannot write {name}: {e}");
-            std::process::exit(1);
-        }
-    }
+    let json = serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n";
+    exo_bench::write_results(
+        "bench-demux",
+        &[
+            ("demux.json", &json),
+            ("demux.md", &md),
+            ("demux.svg", &svg),
+        ],
+    );
     print!("{md}");
 }

@@ -11,7 +11,8 @@ use ash_compiler::{CompileOptions, compile};
 use exo_bench::engines::{ExoInterp, ExoJit, RbpfInterp, RbpfJit};
 use exo_bench::handlers::{self, Handler};
 use exo_bench::linux_bpf::{self, XdpProgram, to_xdp};
-use exo_bench::stats::{Summary, pin_to_current_cpu, time_per_call};
+use exo_bench::opts::{self, Opts};
+use exo_bench::stats::{Summary, calibrate, time_per_call};
 use exo_bench::svg::{Group, grouped_bars};
 use serde_json::{Value, json};
 use std::fmt::Write as _;
@@ -25,57 +26,6 @@ const ENGINES: [&str; 6] = [
     "linux-jit",
     "exo-jit blinded",
 ];
-
-struct Opts {
-    runs: usize,
-    target_ms: f64,
-    /// Pin the thread to its CPU (better on a quiet machine, worse when
-    /// other work shares the CPUs).
-    pin: bool,
-}
-
-fn parse_args() -> Result<Opts, String> {
-    let mut o = Opts {
-        runs: 11,
-        target_ms: 20.0,
-        pin: false,
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        let mut num = |name: &str| -> Result<f64, String> {
-            args.next()
-                .and_then(|v| v.parse().ok())
-                .ok_or_else(|| format!("{name} needs a number"))
-        };
-        match a.as_str() {
-            "--runs" => o.runs = num("--runs")?.max(1.0) as usize,
-            "--target-ms" => o.target_ms = num("--target-ms")?,
-            "--pin" => o.pin = true,
-            other => {
-                return Err(format!(
-                    "unknown argument {other}; use --runs N, --target-ms MS, --pin"
-                ));
-            }
-        }
-    }
-    Ok(o)
-}
-
-/// Iterations so that one timed run lasts about `target_ms`.
-fn calibrate(target_ms: f64, f: &mut dyn FnMut()) -> u64 {
-    let mut n = 1u64;
-    loop {
-        let t = Instant::now();
-        for _ in 0..n {
-            f();
-        }
-        let ms = t.elapsed().as_secs_f64() * 1e3;
-        if ms >= target_ms / 8.0 || n >= 1 << 26 {
-            return ((n as f64 * target_ms / ms.max(1e-6)) as u64).clamp(1, 1 << 28);
-        }
-        n *= 4;
-    }
-}
 
 /// Result of one engine on one handler.
 enum Outcome {
@@ -97,12 +47,9 @@ fn prepare<'a>(
     if r != expect {
         return Err(format!("returned {r}, expected {expect}"));
     }
-    let iters = {
-        let mut f = || {
-            std::hint::black_box(run());
-        };
-        calibrate(opts.target_ms, &mut f)
-    };
+    let iters = calibrate(opts.target_ms, || {
+        std::hint::black_box(run());
+    });
     let sampler = move || {
         let t = Instant::now();
         for _ in 0..iters {
@@ -175,10 +122,10 @@ fn sample_interleaved(
 
 /// ns per instruction of `compile` (min, median over runs of many compiles).
 fn compile_ns_per_insn(opts: &Opts, words: &[filter_lang::bpf::Insn]) -> Summary {
-    let mut f = || {
+    let f = || {
         std::hint::black_box(compile(words, &CompileOptions::default()).expect("compiles"));
     };
-    let iters = calibrate(opts.target_ms / 2.0, &mut f);
+    let iters = calibrate(opts.target_ms / 2.0, f);
     let s = time_per_call(opts.runs, iters, f);
     let per: Vec<f64> = s.iter().map(|ns| ns / words.len() as f64).collect();
     Summary::of(&per)
@@ -218,13 +165,7 @@ fn kernel_release() -> String {
 }
 
 fn main() {
-    let opts = match parse_args() {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("bench-jit: {e}");
-            std::process::exit(2);
-        }
-    };
+    let opts = opts::from_args("bench-jit");
     let hs = match handlers::all() {
         Ok(h) => h,
         Err(e) => {
@@ -232,10 +173,6 @@ fn main() {
             std::process::exit(1);
         }
     };
-    if opts.pin {
-        let cpu = pin_to_current_cpu();
-        eprintln!("bench-jit: pinned to CPU {cpu:?}");
-    }
     let expect = 1u64;
     let mut rows = Vec::new();
     for h in &hs {
@@ -521,19 +458,10 @@ fn report(opts: &Opts, rows: &[(&Handler, Vec<Outcome>)], compile_rows: &[Compil
         &ENGINES,
         &groups,
     );
-    let dir = exo_bench::results_dir();
-    let write = |name: &str, data: &str| {
-        let p = dir.join(name);
-        if let Err(e) = std::fs::write(&p, data) {
-            eprintln!("bench-jit: cannot write {}: {e}", p.display());
-            std::process::exit(1);
-        }
-    };
-    write(
-        "jit.json",
-        &(serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"),
+    let json = serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n";
+    exo_bench::write_results(
+        "bench-jit",
+        &[("jit.json", &json), ("jit.md", &md), ("jit.svg", &svg)],
     );
-    write("jit.md", &md);
-    write("jit.svg", &svg);
     print!("{md}");
 }

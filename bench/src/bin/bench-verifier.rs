@@ -17,7 +17,6 @@
 #[path = "../../../filter-lang/tests/verifier_cost/mod.rs"]
 mod verifier_cost;
 
-use exo_bench::results_dir;
 use exo_bench::stats::{Summary, time_per_call};
 use filter_lang::bpf::Program;
 use filter_lang::bpf::asm::assemble;
@@ -226,8 +225,8 @@ fn main() {
         "cases": json_cases,
     });
     let json = serde_json::to_string_pretty(&json).expect("serializable") + "\n";
-    let dir = results_dir();
-    std::fs::create_dir_all(&dir).expect("create bench/results");
-    std::fs::write(dir.join("verifier.json"), json).expect("write verifier.json");
-    std::fs::write(dir.join("verifier.md"), md).expect("write verifier.md");
+    exo_bench::write_results(
+        "bench-verifier",
+        &[("verifier.json", &json), ("verifier.md", &md)],
+    );
 }
