@@ -4,7 +4,7 @@
 //! memory and the same helper effects in the JIT (plain and blinded) as in
 //! the reference interpreter.
 
-use ash_compiler::difftest::generate::{Kind, Source, generate};
+use ash_compiler::difftest::generate::{Kind, Source, generate, seeded};
 use ash_compiler::difftest::{Placement, check, run_interp, verify_case};
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -34,22 +34,7 @@ proptest! {
 fn generated_programs_exercise_the_engines() {
     let mut results = std::collections::BTreeSet::new();
     let (mut wrote, mut called, mut unwound, mut short, mut words) = (0, 0, 0, 0, 0);
-    let mut state = 0x1234_5678u64;
-    for i in 0..300 {
-        let bytes: Vec<u8> = (0..1500)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                state as u8
-            })
-            .collect();
-        let kind = if i % 2 == 0 {
-            Kind::Memory
-        } else {
-            Kind::Packet
-        };
-        let case = generate(&mut Source::new(&bytes), kind);
+    for case in seeded(0x1234_5678, 300, 1500) {
         verify_case(&case).expect("the verifier accepts generated programs");
         words += case.words.len();
         let o = run_interp(&case).expect("generated programs are safe");
@@ -62,7 +47,7 @@ fn generated_programs_exercise_the_engines() {
         if o.calls.iter().any(|c| c.1[0] == 0) {
             unwound += 1;
         }
-        if kind == Kind::Packet && o.result == Ok(1) {
+        if case.kind == Kind::Packet && o.result == Ok(1) {
             short += 1;
         }
         // Packet verdicts are 0 or 1: their hash lands in the region.

@@ -697,3 +697,29 @@ pub fn generate(s: &mut Source<'_>, kind: Kind) -> Case {
         packet,
     }
 }
+
+/// `n` cases from a fixed xorshift byte stream started at `seed` (not 0),
+/// `bytes` bytes of choices each, `memory` and `packet` programs
+/// alternately (memory first): the same programs on every call, for tests
+/// and benchmarks that want a fixed sample.
+pub fn seeded(seed: u64, n: usize, bytes: usize) -> Vec<Case> {
+    let mut state = seed;
+    (0..n)
+        .map(|i| {
+            let data: Vec<u8> = (0..bytes)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    state as u8
+                })
+                .collect();
+            let kind = if i % 2 == 0 {
+                Kind::Memory
+            } else {
+                Kind::Packet
+            };
+            generate(&mut Source::new(&data), kind)
+        })
+        .collect()
+}

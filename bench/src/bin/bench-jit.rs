@@ -6,7 +6,7 @@
 //! Usage: `cargo xtask bench jit` (or `cargo run --release -p exo-bench --bin
 //! bench-jit -- [--runs N] [--target-ms MS] [--pin]`).
 
-use ash_compiler::difftest::generate::{Kind, Source, generate};
+use ash_compiler::difftest::generate::seeded;
 use ash_compiler::{CompileOptions, compile};
 use exo_bench::engines::{ExoInterp, ExoJit, RbpfInterp, RbpfJit};
 use exo_bench::handlers::{self, Handler};
@@ -227,24 +227,10 @@ fn main() {
         let rb = rbpf_compile_ns_per_insn(&opts, &h.words);
         compile_rows.push((h.name.to_string(), h.words.len(), exo, rb));
     }
-    let mut gen_words = Vec::new();
-    let mut state = 0x2545_f491_4f6c_dd1du64;
-    for i in 0..64 {
-        let bytes: Vec<u8> = (0..2000)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                state as u8
-            })
-            .collect();
-        let kind = if i % 2 == 0 {
-            Kind::Memory
-        } else {
-            Kind::Packet
-        };
-        gen_words.push(generate(&mut Source::new(&bytes), kind).words);
-    }
+    let gen_words: Vec<_> = seeded(0x2545_f491_4f6c_dd1d, 64, 2000)
+        .into_iter()
+        .map(|c| c.words)
+        .collect();
     let total: usize = gen_words.iter().map(|w| w.len()).sum();
     let mut samples = Vec::new();
     for _ in 0..opts.runs {
