@@ -2,10 +2,14 @@
 //! computes (see `ash_compiler::difftest::trie` for the cases), and a
 //! port-per-filter set goes into one leaf table, updated in place.
 
+#[path = "../../filter-lang/tests/filter_support/mod.rs"]
+mod filter_support;
+
 use ash_compiler::difftest::trie::{Rng, check_case};
 use ash_compiler::host::ExecBuffer;
 use ash_compiler::trie::{TrieOptions, compile_trie};
 use filter_lang::filter::{Atom, Classifier, FieldWidth, Filter};
+use filter_support::udp_dport;
 use proptest::prelude::*;
 
 #[test]
@@ -45,42 +49,13 @@ fn compiled_trie_matches_the_classifier() {
 /// as the filters are installed and emptied as they are removed.
 #[test]
 fn ten_thousand_ports_go_into_one_leaf_table_in_place() {
-    let filter = |port: u32| {
-        Filter::new(vec![
-            Atom::Cmp {
-                off: 12,
-                width: FieldWidth::B2,
-                mask: 0xffff,
-                value: 0x0800,
-            },
-            Atom::Cmp {
-                off: 23,
-                width: FieldWidth::B1,
-                mask: 0xff,
-                value: 17,
-            },
-            Atom::Shift {
-                off: 14,
-                width: FieldWidth::B1,
-                mask: 0x0f,
-                shift: 2,
-            },
-            Atom::Cmp {
-                off: 16,
-                width: FieldWidth::B2,
-                mask: 0xffff,
-                value: 1000 + port,
-            },
-        ])
-        .unwrap()
-    };
     let opts = TrieOptions::default();
     let mut c = Classifier::new();
     let mut ids = Vec::new();
     let mut t = compile_trie(&c, &opts).unwrap();
     let mut recompiles = 0;
     for port in 0..10_000u32 {
-        let id = c.insert(filter(port), port).unwrap();
+        let id = c.insert(udp_dport((1000 + port) as u16), port).unwrap();
         ids.push(id);
         if !t.leaves.insert_in_place(&c, id) {
             t = compile_trie(&c, &opts).unwrap();

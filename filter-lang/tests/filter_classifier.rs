@@ -3,9 +3,12 @@
 //! atoms, identical filters) and random frames (truncated, matching by
 //! construction, noise), through insertions and removals.
 
+mod filter_support;
+
 use filter_lang::filter::{
     Atom, Classifier, FieldWidth, Filter, FilterId, classify_one_by_one, may_overlap, wire,
 };
+use filter_support::udp_dport;
 use proptest::prelude::*;
 
 /// Atom shapes from small pools so filters share prefixes and shapes.
@@ -206,35 +209,8 @@ proptest! {
 fn removing_everything_prunes_to_the_root() {
     let mut c = Classifier::new();
     let mut ids = Vec::new();
-    for port in 0..1000u32 {
-        let f = Filter::new(vec![
-            Atom::Cmp {
-                off: 12,
-                width: FieldWidth::B2,
-                mask: 0xffff,
-                value: 0x800,
-            },
-            Atom::Cmp {
-                off: 23,
-                width: FieldWidth::B1,
-                mask: 0xff,
-                value: 17,
-            },
-            Atom::Shift {
-                off: 14,
-                width: FieldWidth::B1,
-                mask: 0x0f,
-                shift: 2,
-            },
-            Atom::Cmp {
-                off: 16,
-                width: FieldWidth::B2,
-                mask: 0xffff,
-                value: port,
-            },
-        ])
-        .unwrap();
-        ids.push(c.insert(f, port).unwrap());
+    for port in 0..1000u16 {
+        ids.push(c.insert(udp_dport(port), u32::from(port)).unwrap());
     }
     // ethertype, proto, shift: shared; 1000 leaves behind one hash node.
     assert_eq!(c.node_count(), 1 + 3 + 1000);

@@ -10,13 +10,17 @@
 //! Usage: `cargo xtask bench demux` (or `cargo run --release -p exo-bench
 //! --bin bench-demux -- [--runs N] [--target-ms MS] [--pin]`).
 
+#[path = "../../../filter-lang/tests/filter_support/mod.rs"]
+mod filter_support;
+
 use ash_compiler::host::ExecBuffer;
 use ash_compiler::trie::{CompiledTrie, TrieOptions, compile_trie};
 use exo_bench::opts::{self, Opts};
 use exo_bench::packets::{ipv4_frame, udp};
 use exo_bench::stats::{Summary, calibrate};
 use exo_bench::svg::{Group, grouped_bars};
-use filter_lang::filter::{Atom, Classifier, FieldWidth, Filter};
+use filter_lang::filter::Classifier;
+use filter_support::udp_dport;
 use serde_json::json;
 use std::fmt::Write as _;
 use std::time::Instant;
@@ -30,36 +34,6 @@ const ENGINES: [&str; 3] = [
 /// Frames per size (a power of two: the rotation index is masked, not divided).
 const FRAMES: usize = 256;
 const _: () = assert!(FRAMES.is_power_of_two());
-
-fn filter(port: u16) -> Filter {
-    Filter::new(vec![
-        Atom::Cmp {
-            off: 12,
-            width: FieldWidth::B2,
-            mask: 0xffff,
-            value: 0x0800,
-        },
-        Atom::Cmp {
-            off: 23,
-            width: FieldWidth::B1,
-            mask: 0xff,
-            value: 17,
-        },
-        Atom::Shift {
-            off: 14,
-            width: FieldWidth::B1,
-            mask: 0x0f,
-            shift: 2,
-        },
-        Atom::Cmp {
-            off: 16,
-            width: FieldWidth::B2,
-            mask: 0xffff,
-            value: port as u32,
-        },
-    ])
-    .expect("well-formed filter")
-}
 
 fn port(i: usize) -> u16 {
     (2000 + i) as u16
@@ -96,7 +70,7 @@ fn main() {
         eprintln!("bench-demux: {n} filters");
         let mut c = Classifier::new();
         for i in 0..n {
-            c.insert(filter(port(i)), i as u32).expect("insert");
+            c.insert(udp_dport(port(i)), i as u32).expect("insert");
         }
         // Frames to installed ports, IPv4 with one option word (IHL 6).
         let mut s = 0x2545_f491u32;
@@ -115,7 +89,7 @@ fn main() {
         let singles: Vec<(ExecBuffer, CompiledTrie, u32)> = (0..n)
             .map(|i| {
                 let mut one = Classifier::new();
-                one.insert(filter(port(i)), i as u32).expect("insert");
+                one.insert(udp_dport(port(i)), i as u32).expect("insert");
                 let code = compile_trie(&one, &TrieOptions::default()).expect("compiles");
                 (ExecBuffer::new_trie(&code).expect("placed"), code, i as u32)
             })
@@ -172,7 +146,7 @@ fn install_cost(opts: &Opts, c: &Classifier, n: usize) -> Install {
         let mut t2 = compile_trie(&c2, &TrieOptions::default()).expect("compiles");
         let t0 = Instant::now();
         let id = c2
-            .insert(filter(port(n + k)), (n + k) as u32)
+            .insert(udp_dport(port(n + k)), (n + k) as u32)
             .expect("insert");
         let t1 = Instant::now();
         let done = t2.leaves.insert_in_place(&c2, id);
