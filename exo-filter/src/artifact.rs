@@ -4,6 +4,7 @@
 //! given on the command line), or a compiled object (recognized by its
 //! magic, whatever its name).
 
+use crate::input::fail;
 use filter_lang::bpf::Program;
 use filter_lang::bpf::asm::assemble;
 use filter_lang::bpf::insn::Insn;
@@ -15,6 +16,7 @@ use filter_lang::object::{self, HandlerCode, Object};
 use filter_lang::pcap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
 /// Declarations for `.s` handlers (the handler language and objects carry
 /// their own).
@@ -33,7 +35,8 @@ pub struct AsmDecls {
     pub filters: Vec<String>,
 }
 
-fn parse_region(s: &str) -> Result<RegionDecl, String> {
+/// Parses a `--region` argument: `SIZE:rw` or `SIZE:ro`.
+pub fn parse_region(s: &str) -> Result<RegionDecl, String> {
     let (size, mode) = s
         .split_once(':')
         .ok_or_else(|| format!("`{s}`: expected SIZE:rw or SIZE:ro"))?;
@@ -103,7 +106,7 @@ fn names(prefix: &str, n: usize) -> Vec<String> {
 }
 
 /// Loads `path`.
-pub fn load(path: &Path, decls: &AsmDecls) -> Result<Loaded, LoadError> {
+fn load(path: &Path, decls: &AsmDecls) -> Result<Loaded, LoadError> {
     let bytes = std::fs::read(path).map_err(|e| LoadError::Read(path.into(), e))?;
     let shown = path.display();
     if bytes.starts_with(&object::MAGIC) {
@@ -189,7 +192,7 @@ pub struct Proofs {
 
 /// Verifies the filter program and the BPF handler; the error is the
 /// report to print (a rejection).
-pub fn verify_loaded(l: &Loaded) -> Result<Proofs, String> {
+fn verify_loaded(l: &Loaded) -> Result<Proofs, String> {
     let filter_program = match &l.filter_program {
         Some(words) => Some(
             verify(
@@ -216,4 +219,25 @@ pub fn verify_loaded(l: &Loaded) -> Result<Proofs, String> {
         filter_program,
         handler,
     })
+}
+
+/// Loads and verifies `path` for a subcommand: a read failure is reported
+/// as an error (exit 2); a rejection, at load or by the verifier, is
+/// printed as the verdict (exit 1).
+pub fn load_verified(path: &Path, decls: &AsmDecls) -> Result<(Loaded, Proofs), ExitCode> {
+    let l = match load(path, decls) {
+        Ok(l) => l,
+        Err(e @ LoadError::Read(..)) => return Err(fail(e)),
+        Err(LoadError::Rejected(r)) => {
+            println!("{r}");
+            return Err(ExitCode::from(1));
+        }
+    };
+    match verify_loaded(&l) {
+        Ok(p) => Ok((l, p)),
+        Err(r) => {
+            println!("{}: {r}", path.display());
+            Err(ExitCode::from(1))
+        }
+    }
 }

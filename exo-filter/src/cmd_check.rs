@@ -4,8 +4,7 @@
 //! source line, a caret, a hint) when the program is rejected; exit 2 when
 //! the file cannot be read.
 
-use crate::artifact::{AsmDecls, Kind, LoadError, load, verify_loaded};
-use crate::input::fail;
+use crate::artifact::{AsmDecls, Kind, load_verified};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -18,20 +17,9 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> ExitCode {
-    let l = match load(&a.file, &a.decls) {
-        Ok(l) => l,
-        Err(e @ LoadError::Read(..)) => return fail(e),
-        Err(LoadError::Rejected(r)) => {
-            println!("{r}");
-            return ExitCode::from(1);
-        }
-    };
-    let proofs = match verify_loaded(&l) {
-        Ok(p) => p,
-        Err(r) => {
-            println!("{}: {r}", a.file.display());
-            return ExitCode::from(1);
-        }
+    let (l, proofs) = match load_verified(&a.file, &a.decls) {
+        Ok(v) => v,
+        Err(code) => return code,
     };
     let what = match l.kind {
         Kind::Dsl => "source",

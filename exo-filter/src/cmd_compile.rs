@@ -3,7 +3,7 @@
 //! format of `docs/OBJECT.md`, after verifying it. Exit 1 when the program
 //! is rejected, 2 on any other failure.
 
-use crate::artifact::{AsmDecls, LoadError, load, verify_loaded};
+use crate::artifact::{AsmDecls, load_verified};
 use crate::input::fail;
 use filter_lang::object::encode;
 use std::path::PathBuf;
@@ -24,18 +24,10 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> ExitCode {
-    let l = match load(&a.file, &a.decls) {
-        Ok(l) => l,
-        Err(e @ LoadError::Read(..)) => return fail(e),
-        Err(LoadError::Rejected(r)) => {
-            println!("{r}");
-            return ExitCode::from(1);
-        }
+    let l = match load_verified(&a.file, &a.decls) {
+        Ok((l, _)) => l,
+        Err(code) => return code,
     };
-    if let Err(r) = verify_loaded(&l) {
-        println!("{}: {r}", a.file.display());
-        return ExitCode::from(1);
-    }
     let mut obj = l.object;
     if a.no_source_map {
         obj.source_map = None;

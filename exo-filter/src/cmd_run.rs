@@ -12,7 +12,7 @@
 //! rejected, 2 on any other failure (including a handler fault, which the
 //! verifier should have made impossible).
 
-use crate::artifact::{AsmDecls, LoadError, load, verify_loaded};
+use crate::artifact::{AsmDecls, load_verified};
 use crate::input::fail;
 use filter_lang::bpf::Program;
 use filter_lang::bpf::ash::RecordingEnv;
@@ -72,20 +72,9 @@ struct Totals {
 }
 
 pub fn run(a: Args) -> ExitCode {
-    let l = match load(&a.file, &a.decls) {
-        Ok(l) => l,
-        Err(e @ LoadError::Read(..)) => return fail(e),
-        Err(LoadError::Rejected(r)) => {
-            println!("{r}");
-            return ExitCode::from(1);
-        }
-    };
-    let proofs = match verify_loaded(&l) {
-        Ok(p) => p,
-        Err(r) => {
-            println!("{}: {r}", a.file.display());
-            return ExitCode::from(1);
-        }
+    let (l, proofs) = match load_verified(&a.file, &a.decls) {
+        Ok(v) => v,
+        Err(code) => return code,
     };
     let filter_interp = match l.filter_program.as_deref().map(Interpreter::new) {
         Some(Ok(i)) => Some(i),

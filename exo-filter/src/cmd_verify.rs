@@ -2,6 +2,7 @@
 //! `accepted (...)`, or exit 1 and `rejected: insn K: reason` with the
 //! instruction and register states.
 
+use crate::artifact::parse_region;
 use crate::input::{fail, load_program};
 use filter_lang::bpf::spec::{ProgramSpec, ProgramType, RegionDecl};
 use filter_lang::bpf::verifier::verify;
@@ -25,21 +26,6 @@ pub struct Args {
     /// Maximum program length in instruction words.
     #[arg(long)]
     max_insns: Option<usize>,
-}
-
-fn parse_region(s: &str) -> Result<RegionDecl, String> {
-    let (size, mode) = s
-        .split_once(':')
-        .ok_or_else(|| format!("`{s}`: expected SIZE:rw or SIZE:ro"))?;
-    let size = size
-        .parse()
-        .map_err(|_| format!("`{size}`: region size must be a number of bytes"))?;
-    let writable = match mode {
-        "rw" => true,
-        "ro" => false,
-        m => return Err(format!("`{m}`: region mode must be rw or ro")),
-    };
-    Ok(RegionDecl { size, writable })
 }
 
 pub fn run(a: Args) -> ExitCode {
