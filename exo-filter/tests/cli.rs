@@ -1,19 +1,10 @@
 //! The `exo-filter` binary end to end: `verify` verdicts and exit codes,
 //! `asm`/`disasm` round trip, and the conformance suite on the interpreter.
 
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn exo_filter(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_exo-filter"))
-        .args(args)
-        .output()
-        .expect("exo-filter runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
+use support::{conformance_suite_passes, exo_filter, stdout};
 
 fn temp_dir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("exo-filter-cli-{}-{name}", std::process::id()));
@@ -97,22 +88,7 @@ fn asm_then_disasm_round_trips() {
 
 #[test]
 fn conformance_suite_passes_on_the_interpreter_with_the_verifier() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/conformance/bpf_conformance/tests");
-    assert!(
-        dir.is_dir(),
-        "conformance vectors missing at {}",
-        dir.display()
-    );
-    let o = exo_filter(&["conformance", &dir.to_string_lossy(), "--engine", "interp"]);
-    let out = stdout(&o);
-    let last = out.lines().last().unwrap_or_default();
-    assert_eq!(o.status.code(), Some(0), "{out}");
-    let passed: usize = last
-        .strip_suffix(" passed, 0 failed")
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("unexpected summary: {last}"));
-    assert!(passed >= 200, "{last}");
+    conformance_suite_passes("interp");
 }
 
 #[test]

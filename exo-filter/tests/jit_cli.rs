@@ -1,19 +1,10 @@
 //! `exo-filter` end to end for the JIT: the conformance suite on exo's JIT,
 //! and `jit-dump` listings (verified, blinded, rejected).
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod support;
 
-fn exo_filter(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_exo-filter"))
-        .args(args)
-        .output()
-        .expect("exo-filter runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
+use std::path::PathBuf;
+use support::{conformance_suite_passes, exo_filter, stdout};
 
 fn program(name: &str, text: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("exo-filter-jit-{}", std::process::id()));
@@ -25,22 +16,7 @@ fn program(name: &str, text: &str) -> PathBuf {
 
 #[test]
 fn conformance_suite_passes_on_the_jit() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/conformance/bpf_conformance/tests");
-    assert!(
-        dir.is_dir(),
-        "conformance vectors missing at {}",
-        dir.display()
-    );
-    let o = exo_filter(&["conformance", &dir.to_string_lossy(), "--engine", "jit"]);
-    let out = stdout(&o);
-    let last = out.lines().last().unwrap_or_default();
-    assert_eq!(o.status.code(), Some(0), "{out}");
-    let passed: usize = last
-        .strip_suffix(" passed, 0 failed")
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("unexpected summary: {last}"));
-    assert!(passed >= 200, "{last}");
+    conformance_suite_passes("jit");
 }
 
 #[test]
