@@ -118,6 +118,8 @@ fn vectoring_copies_checks_and_wakes() {
     for (i, m) in msgs.iter().enumerate() {
         assert_eq!(meta[2 + i] as usize, m.len());
         assert_eq!(&h.regions[0][i * 2048..i * 2048 + m.len()], &m[..]);
+        // The payload's own sum, computed during the copy.
+        assert_eq!(meta[18 + i], u32::from(internet_sum(m)), "slot {i}");
     }
     // A corrupted payload: counted, dropped, not published.
     let mut bad = udp_frame(1234, 6000, b"corrupted", &[]);
@@ -136,6 +138,67 @@ fn vectoring_copies_checks_and_wakes() {
     let r = h.run(&udp_frame(1, 6000, b"m", &[]));
     assert_eq!((r.verdict, r.env.wakeups), (DELIVER, 0));
     assert_eq!(h.counters, [16, 1, 1]);
+}
+
+/// The folded RFC 1071 sum of `b` (not complemented).
+fn internet_sum(b: &[u8]) -> u16 {
+    let mut s: u64 = b
+        .chunks(2)
+        .map(|c| u64::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)])))
+        .sum();
+    while s > 0xffff {
+        s = (s & 0xffff) + (s >> 16);
+    }
+    s as u16
+}
+
+/// An ARP frame from A (`op` 1: request, 2: reply) with target address
+/// `tpa`, padded to 60 bytes as a NIC would.
+fn arp_frame(op: u16, tpa: [u8; 4]) -> Vec<u8> {
+    let mut f = vec![0u8; 60];
+    f[0..6].fill(0xff);
+    f[6..12].copy_from_slice(&MAC_A);
+    f[12..14].copy_from_slice(&[0x08, 0x06]);
+    f[14..22].copy_from_slice(&[0, 1, 0x08, 0x00, 6, 4, 0, op as u8]);
+    f[22..28].copy_from_slice(&MAC_A);
+    f[28..32].copy_from_slice(&IP_A);
+    f[38..42].copy_from_slice(&tpa);
+    f
+}
+
+#[test]
+fn arp_requests_for_the_owner_are_answered() {
+    let mut h = Harness::new(&example("arp_reply.exo"));
+    // The owner's identity: MAC B, address B.
+    h.regions[1][0..6].copy_from_slice(&MAC_B);
+    h.regions[1][6..10].copy_from_slice(&IP_B);
+    let req = arp_frame(1, IP_B);
+    let r = h.run(&req);
+    assert_eq!((r.verdict, r.env.sent.len()), (CONSUMED, 1));
+    let reply = &r.env.sent[0];
+    assert_eq!(reply.len(), 60);
+    assert_eq!(&reply[0..6], &MAC_A, "to the requester");
+    assert_eq!(&reply[6..12], &MAC_B, "from the owner's MAC");
+    assert_eq!(&reply[12..22], &[0x08, 0x06, 0, 1, 0x08, 0x00, 6, 4, 0, 2]);
+    assert_eq!(&reply[22..28], &MAC_B, "sender: the owner");
+    assert_eq!(&reply[28..32], &IP_B);
+    assert_eq!(&reply[32..38], &MAC_A, "target: the requester");
+    assert_eq!(&reply[38..42], &IP_A);
+    assert!(reply[42..].iter().all(|&b| b == 0), "zero padding");
+    // The same request cut to 42 bytes (a tap does not pad): answered.
+    assert_eq!(h.run(&req[..42]).env.sent.len(), 1);
+    // Another address, a reply addressed to the owner, a non-IPv4
+    // request: counted, consumed, nothing sent.
+    let mut other_proto = req.clone();
+    other_proto[16..18].copy_from_slice(&[0x86, 0xdd]);
+    for f in [arp_frame(1, IP_A), arp_frame(2, IP_B), other_proto] {
+        let r = h.run(&f);
+        assert_eq!((r.verdict, r.env.sent.len()), (CONSUMED, 0));
+    }
+    assert_eq!(h.counters, [2, 3]);
+    // Cut inside the ARP header: the fallback, nothing sent.
+    let r = h.run(&req[..30]);
+    assert_eq!((r.verdict, r.env.sent.len()), (DELIVER, 0));
 }
 
 #[test]

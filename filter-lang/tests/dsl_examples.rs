@@ -27,7 +27,7 @@ fn every_example_compiles_verifies_and_round_trips() {
     let all = examples();
     assert_eq!(
         all.len(),
-        5,
+        6,
         "examples: {:?}",
         all.iter().map(|e| &e.0).collect::<Vec<_>>()
     );
