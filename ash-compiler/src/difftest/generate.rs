@@ -94,6 +94,31 @@ impl Gen<'_, '_> {
         self.push(Item::Op(op));
     }
 
+    /// A 64-bit ALU operation.
+    fn alu64(&mut self, op: AluOp, dst: Reg, src: Operand) {
+        self.op(Op::Alu {
+            width: Width::W64,
+            op,
+            dst,
+            src,
+        });
+    }
+
+    /// `dst = imm` (64-bit).
+    fn mov_imm(&mut self, dst: Reg, imm: i32) {
+        self.alu64(AluOp::Mov, dst, Operand::Imm(imm));
+    }
+
+    /// r1 = a random non-empty slice of the application region (r9), r2 =
+    /// its length: a helper's buffer arguments.
+    fn region_slice_args(&mut self) {
+        let off = self.s.below(AREA_LEN) as i32;
+        let len = 1 + self.s.below(AREA_LEN - off as usize) as i32;
+        self.alu64(AluOp::Mov, Reg::R1, Operand::Reg(Reg::R9));
+        self.alu64(AluOp::Add, Reg::R1, Operand::Imm(off));
+        self.mov_imm(Reg::R2, len);
+    }
+
     /// Registers holding scalars in the body.
     fn scalars(&self) -> &'static [u8] {
         match self.kind {
@@ -302,39 +327,21 @@ impl Gen<'_, '_> {
                 } else {
                     self.s.imm()
                 };
-                self.op(Op::Alu {
-                    width: Width::W64,
-                    op: AluOp::Mov,
-                    dst: Reg::R1,
-                    src: Operand::Imm(v),
-                });
+                self.mov_imm(Reg::R1, v);
                 self.op(Op::CallHelper {
                     id: CONFORMANCE_UNWIND,
                 });
             }
             Kind::Packet => {
-                let mov = |g: &mut Self, r: Reg, v: i32| {
-                    g.op(Op::Alu {
-                        width: Width::W64,
-                        op: AluOp::Mov,
-                        dst: r,
-                        src: Operand::Imm(v),
-                    })
-                };
                 match self.s.below(6) {
                     0 => self.op(Op::CallHelper {
                         id: ash_id::KTIME_NS,
                     }),
                     1 => {
                         let idx = self.s.below(COUNTERS) as i32;
-                        mov(self, Reg::R1, idx);
+                        self.mov_imm(Reg::R1, idx);
                         let src = Operand::Reg(self.scalar());
-                        self.op(Op::Alu {
-                            width: Width::W64,
-                            op: AluOp::Mov,
-                            dst: Reg::R2,
-                            src,
-                        });
+                        self.alu64(AluOp::Mov, Reg::R2, src);
                         self.op(Op::CallHelper {
                             id: ash_id::COUNTER_ADD,
                         });
@@ -344,23 +351,9 @@ impl Gen<'_, '_> {
                     }),
                     3 => {
                         // checksum(region + off, len, seed)
-                        let off = self.s.below(AREA_LEN) as i32;
-                        let len = 1 + self.s.below(AREA_LEN - off as usize) as i32;
-                        self.op(Op::Alu {
-                            width: Width::W64,
-                            op: AluOp::Mov,
-                            dst: Reg::R1,
-                            src: Operand::Reg(Reg::R9),
-                        });
-                        self.op(Op::Alu {
-                            width: Width::W64,
-                            op: AluOp::Add,
-                            dst: Reg::R1,
-                            src: Operand::Imm(off),
-                        });
-                        mov(self, Reg::R2, len);
+                        self.region_slice_args();
                         let seed = self.s.imm();
-                        mov(self, Reg::R3, seed);
+                        self.mov_imm(Reg::R3, seed);
                         self.op(Op::CallHelper {
                             id: ash_id::CHECKSUM,
                         });
@@ -368,15 +361,15 @@ impl Gen<'_, '_> {
                     4 => {
                         // copy_to_region[_csum](0, region_off, pkt_off, len): may
                         // fail with an error code; both engines must agree.
-                        mov(self, Reg::R1, 0);
+                        self.mov_imm(Reg::R1, 0);
                         let a = self.s.below(AREA_LEN + 8) as i32;
-                        mov(self, Reg::R2, a);
+                        self.mov_imm(Reg::R2, a);
                         let b = self.s.below(PACKET_PREFIX as usize + 8) as i32;
-                        mov(self, Reg::R3, b);
+                        self.mov_imm(Reg::R3, b);
                         let c = self.s.below(40) as i32;
-                        mov(self, Reg::R4, c);
+                        self.mov_imm(Reg::R4, c);
                         let seed = self.s.imm();
-                        mov(self, Reg::R5, seed);
+                        self.mov_imm(Reg::R5, seed);
                         let id = self
                             .s
                             .pick(&[ash_id::COPY_TO_REGION, ash_id::COPY_TO_REGION_CSUM]);
@@ -384,21 +377,7 @@ impl Gen<'_, '_> {
                     }
                     _ => {
                         // send_frame(region + off, len)
-                        let off = self.s.below(AREA_LEN) as i32;
-                        let len = 1 + self.s.below(AREA_LEN - off as usize) as i32;
-                        self.op(Op::Alu {
-                            width: Width::W64,
-                            op: AluOp::Mov,
-                            dst: Reg::R1,
-                            src: Operand::Reg(Reg::R9),
-                        });
-                        self.op(Op::Alu {
-                            width: Width::W64,
-                            op: AluOp::Add,
-                            dst: Reg::R1,
-                            src: Operand::Imm(off),
-                        });
-                        mov(self, Reg::R2, len);
+                        self.region_slice_args();
                         self.op(Op::CallHelper {
                             id: ash_id::SEND_FRAME,
                         });
@@ -478,12 +457,7 @@ impl Gen<'_, '_> {
     /// r0 = r0 ^ r1 ^ ... ^ stack words, then exit: every value matters.
     fn epilogue(&mut self, regs: &[u8]) {
         for &r in regs.iter().filter(|&&r| r != 0) {
-            self.op(Op::Alu {
-                width: Width::W64,
-                op: AluOp::Xor,
-                dst: Reg::R0,
-                src: Operand::Reg(reg(r)),
-            });
+            self.alu64(AluOp::Xor, Reg::R0, Operand::Reg(reg(r)));
         }
         for k in 1..=(STACK_USED / 8) as i16 {
             self.op(Op::Load {
@@ -493,12 +467,7 @@ impl Gen<'_, '_> {
                 base: Reg::FP,
                 off: -8 * k,
             });
-            self.op(Op::Alu {
-                width: Width::W64,
-                op: AluOp::Add,
-                dst: Reg::R0,
-                src: Operand::Reg(Reg::R1),
-            });
+            self.alu64(AluOp::Add, Reg::R0, Operand::Reg(Reg::R1));
         }
         self.op(Op::Exit);
     }
@@ -514,12 +483,7 @@ pub fn generate(s: &mut Source<'_>, kind: Kind) -> Case {
     };
     match kind {
         Kind::Memory => {
-            g.op(Op::Alu {
-                width: Width::W64,
-                op: AluOp::Mov,
-                dst: Reg::R9,
-                src: Operand::Reg(Reg::R1),
-            });
+            g.alu64(AluOp::Mov, Reg::R9, Operand::Reg(Reg::R1));
             g.init_scalars(&[0, 1, 2, 3, 4, 5, 6, 7, 8]);
         }
         Kind::Packet => {
@@ -532,37 +496,17 @@ pub fn generate(s: &mut Source<'_>, kind: Kind) -> Case {
             };
             g.op(ld(Reg::R8, packet_ctx::DATA as i16));
             g.op(ld(Reg::R7, packet_ctx::DATA_END as i16));
-            g.op(Op::Alu {
-                width: Width::W64,
-                op: AluOp::Mov,
-                dst: Reg::R6,
-                src: Operand::Reg(Reg::R8),
-            });
-            g.op(Op::Alu {
-                width: Width::W64,
-                op: AluOp::Add,
-                dst: Reg::R6,
-                src: Operand::Imm(PACKET_PREFIX),
-            });
+            g.alu64(AluOp::Mov, Reg::R6, Operand::Reg(Reg::R8));
+            g.alu64(AluOp::Add, Reg::R6, Operand::Imm(PACKET_PREFIX));
             g.push(Item::JumpShort {
                 dst: Reg::R6,
                 src: Reg::R7,
             });
-            g.op(Op::Alu {
-                width: Width::W64,
-                op: AluOp::Mov,
-                dst: Reg::R1,
-                src: Operand::Imm(0),
-            });
+            g.mov_imm(Reg::R1, 0);
             g.op(Op::CallHelper {
                 id: ash_id::REGION_PTR,
             });
-            g.op(Op::Alu {
-                width: Width::W64,
-                op: AluOp::Mov,
-                dst: Reg::R9,
-                src: Operand::Reg(Reg::R0),
-            });
+            g.alu64(AluOp::Mov, Reg::R9, Operand::Reg(Reg::R0));
             g.init_scalars(&[0, 1, 2, 3, 4, 5, 6, 7]);
         }
     }
@@ -582,22 +526,12 @@ pub fn generate(s: &mut Source<'_>, kind: Kind) -> Case {
             off: 0,
             src: Operand::Reg(Reg::R0),
         });
-        g.op(Op::Alu {
-            width: Width::W64,
-            op: AluOp::And,
-            dst: Reg::R0,
-            src: Operand::Imm(1),
-        });
+        g.alu64(AluOp::And, Reg::R0, Operand::Imm(1));
         g.op(Op::Exit);
     }
     let main_end = g.items.len();
     // The short-packet exit: r0 = 1.
-    g.op(Op::Alu {
-        width: Width::W64,
-        op: AluOp::Mov,
-        dst: Reg::R0,
-        src: Operand::Imm(1),
-    });
+    g.mov_imm(Reg::R0, 1);
     g.op(Op::Exit);
     // The subfunction: scalar work on r0-r7 (r6, r7 are restored by the
     // call), its own stack frame.

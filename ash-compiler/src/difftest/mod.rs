@@ -65,6 +65,21 @@ pub struct Observed {
     pub clock_ns: u64,
 }
 
+impl Observed {
+    /// Before the run: r0 = 0, no effects.
+    fn nothing() -> Observed {
+        Observed {
+            result: Ok(0),
+            area: Vec::new(),
+            calls: Vec::new(),
+            counters: Vec::new(),
+            sent: Vec::new(),
+            wakeups: 0,
+            clock_ns: 0,
+        }
+    }
+}
+
 /// Records every call, then defers to the inner helper set.
 struct Recording<H> {
     inner: H,
@@ -132,15 +147,7 @@ pub fn run_interp(case: &Case) -> Result<Observed, Failure> {
     let interp = Interpreter::new(&case.words)
         .map_err(|(pc, e)| Failure::UnsafeCase(format!("{pc}: {e}")))?;
     let mut area = case.area.clone();
-    let mut obs = Observed {
-        result: Ok(0),
-        area: Vec::new(),
-        calls: Vec::new(),
-        counters: Vec::new(),
-        sent: Vec::new(),
-        wakeups: 0,
-        clock_ns: 0,
-    };
+    let mut obs = Observed::nothing();
     let r = match case.kind {
         Kind::Memory => {
             let mut h = Recording {
@@ -247,15 +254,7 @@ pub unsafe fn run_jit(
     .map_err(|e| Failure::Compile(format!("{e}")))?;
     let x = ExecBuffer::new(&c).map_err(|e| Failure::Host(format!("{e}")))?;
     let mut area = Area::new(&case.area, placement)?;
-    let mut obs = Observed {
-        result: Ok(0),
-        area: Vec::new(),
-        calls: Vec::new(),
-        counters: Vec::new(),
-        sent: Vec::new(),
-        wakeups: 0,
-        clock_ns: 0,
-    };
+    let mut obs = Observed::nothing();
     match case.kind {
         Kind::Memory => {
             let region = area.region(true);
