@@ -190,23 +190,22 @@ pub struct Region {
 
 /// [`HelperMemory`] over real addresses, restricted to a list of regions:
 /// an access outside them is reported as a [`MemFault`] (defence in depth;
-/// the verifier already proved helper arguments in range).
-#[derive(Clone, Debug, Default)]
-pub struct RegionMemory {
-    regions: alloc::vec::Vec<Region>,
+/// the verifier already proved helper arguments in range). It borrows the
+/// list, so building one per run allocates nothing.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RegionMemory<'r> {
+    regions: &'r [Region],
 }
 
-impl RegionMemory {
+impl<'r> RegionMemory<'r> {
     /// Memory made of `regions`.
     ///
     /// # Safety
     /// Every region must be valid for reads (and for writes when
     /// `writable`) for as long as this value is used, and not be accessed
     /// through a Rust reference meanwhile.
-    pub unsafe fn new(regions: &[Region]) -> RegionMemory {
-        RegionMemory {
-            regions: regions.to_vec(),
-        }
+    pub unsafe fn new(regions: &'r [Region]) -> RegionMemory<'r> {
+        RegionMemory { regions }
     }
 
     fn check(&self, addr: u64, len: usize, write: bool) -> Result<(), MemFault> {
@@ -220,7 +219,7 @@ impl RegionMemory {
     }
 }
 
-impl HelperMemory for RegionMemory {
+impl HelperMemory for RegionMemory<'_> {
     fn read(&self, addr: u64, out: &mut [u8]) -> Result<(), MemFault> {
         self.check(addr, out.len(), false)?;
         // SAFETY: the range lies in a region valid for reads (constructor contract).

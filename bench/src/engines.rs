@@ -51,7 +51,7 @@ pub struct ExoJit {
     code: ExecBuffer,
     calls_helpers: bool,
     ctx: Box<[u8; packet_ctx::SIZE]>,
-    mem: RegionMemory,
+    mem: RegionMemory<'static>,
 }
 
 impl ExoJit {

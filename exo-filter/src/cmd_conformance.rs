@@ -79,13 +79,13 @@ fn run_jit(words: &[Insn], v: &Verified, buf: &mut [u8]) -> Result<u64, String> 
         0 => (0, 0),
         n => (buf.as_mut_ptr() as u64, n),
     };
-    let region = Region {
+    let regions = [Region {
         start: addr,
         len,
         writable: true,
-    };
+    }];
     // SAFETY: the region is `buf`, alive and not otherwise used during the run.
-    let mut mem = unsafe { RegionMemory::new(&[region]) };
+    let mut mem = unsafe { RegionMemory::new(&regions) };
     // SAFETY: the verifier accepted the program as `memory:len`, and r1/r2
     // describe exactly that buffer.
     unsafe { code.call(addr, len as u64, &mut ConformanceHelpers, &mut mem) }

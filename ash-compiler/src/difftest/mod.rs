@@ -262,9 +262,10 @@ pub unsafe fn run_jit(
                 inner: ConformanceHelpers,
                 calls: Vec::new(),
             };
+            let regions = [region];
             // SAFETY: the region is `area`, alive and not otherwise accessed
             // during the call.
-            let mut mem = unsafe { RegionMemory::new(&[region]) };
+            let mut mem = unsafe { RegionMemory::new(&regions) };
             // SAFETY: the caller guarantees a safe program; r1/r2 describe `area`.
             obs.result = unsafe { x.call(region.start, region.len as u64, &mut h, &mut mem) };
             obs.calls = h.calls;
@@ -296,9 +297,10 @@ pub unsafe fn run_jit(
                 counters: &mut counters,
                 env: &mut env,
             };
+            let regions = [pkt, region, ctx_region];
             // SAFETY: the three regions are alive and not otherwise accessed
             // during the call.
-            let mut mem = unsafe { RegionMemory::new(&[pkt, region, ctx_region]) };
+            let mut mem = unsafe { RegionMemory::new(&regions) };
             // SAFETY: the caller guarantees a safe program; r1 is a context
             // describing live packet memory.
             obs.result = unsafe { x.call(ctx_region.start, 0, &mut h, &mut mem) };

@@ -131,14 +131,13 @@ pub fn jit_with(
     } else {
         (buf.as_mut_ptr() as u64, buf.len() as u64)
     };
+    let regions = [Region {
+        start: addr,
+        len: len as usize,
+        writable: true,
+    }];
     // SAFETY: the region is `buf`, alive and untouched during the call.
-    let mut hm = unsafe {
-        RegionMemory::new(&[Region {
-            start: addr,
-            len: len as usize,
-            writable: true,
-        }])
-    };
+    let mut hm = unsafe { RegionMemory::new(&regions) };
     // SAFETY: the test programs only touch the buffer and their stack, as
     // a verified `memory` program would.
     let r0 = unsafe { x.call(addr, len, &mut ConformanceHelpers, &mut hm) };
