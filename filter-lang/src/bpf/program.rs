@@ -1,6 +1,6 @@
 //! A program as engines receive it: instruction words plus, optionally, where
-//! each word came from in its source (assembly line, or DSL line once the DSL
-//! compiles to bytecode), so errors can point at the source.
+//! each word came from in its source (an assembly or handler-language line),
+//! so errors can point at the source.
 
 use super::insn::Insn;
 use alloc::vec::Vec;

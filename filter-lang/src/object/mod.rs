@@ -123,7 +123,7 @@ pub struct Object {
 }
 
 impl Object {
-    /// An object of type `packet` with nothing in it yet.
+    /// An object of type `ty` with nothing in it yet.
     pub fn new(ty: ProgramType) -> Object {
         Object {
             ty,

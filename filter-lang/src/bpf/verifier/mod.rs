@@ -16,8 +16,10 @@
 //! * helpers checked against their signatures ([`sigs`]);
 //! * loops accepted only when the analysis proves they end, and a proven
 //!   upper bound on the instructions any run executes;
-//! * limits on analysis work (`max_processed`) and stored states
-//!   (`max_states`) so verification itself is bounded.
+//! * limits on instructions analysed (`max_processed`), stored states
+//!   (`max_states`), analysis work (`max_work`) and registers and stack
+//!   slots held in states (`max_state_cells`), so verification itself is
+//!   bounded in time and memory.
 //!
 //! The result carries per-instruction facts a compiler can use
 //! ([`InsnFacts`]).
