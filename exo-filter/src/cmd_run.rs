@@ -216,7 +216,15 @@ pub fn run(a: Args) -> ExitCode {
             .position(|n| n == name)
             .or_else(|| name.parse().ok().filter(|&i: &usize| i < regions.len()));
         let Some(i) = idx else {
-            return fail(format_args!("--region-out: no region `{name}`"));
+            return fail(if names.is_empty() {
+                format!("--region-out: no region `{name}`: the handler has no regions")
+            } else {
+                format!(
+                    "--region-out: no region `{name}`; the handler's regions are {} (or ids 0 to {})",
+                    names.join(", "),
+                    names.len() - 1
+                )
+            });
         };
         if let Err(e) = std::fs::write(path, &regions[i]) {
             return fail(format_args!("{path}: {e}"));

@@ -184,6 +184,20 @@ fn vectoring_fills_application_memory() {
     assert_eq!(&ring[2048..3048], &[0x5a; 1000][..]);
     let word = |i: usize| u32::from_le_bytes(meta[4 * i..4 * i + 4].try_into().unwrap());
     assert_eq!((word(0), word(2), word(3)), (2, 13, 1000));
+    // A region that does not exist: the error names the ones that do.
+    let bad_arg = format!("rings={}", tmp("rings.bin").display());
+    let (code, out) = exo(&[
+        &"run",
+        &example("vector_payload.exo"),
+        &cap,
+        &"--region-out",
+        &bad_arg,
+    ]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("no region `rings`; the handler's regions are ring, meta (or ids 0 to 1)"),
+        "{out}"
+    );
 }
 
 #[test]
