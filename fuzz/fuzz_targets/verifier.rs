@@ -6,6 +6,7 @@
 //! instruction words.
 #![no_main]
 
+use ash_compiler::{CompileOptions, compile_verified};
 use filter_lang::bpf::Program;
 use filter_lang::bpf::ash::RecordingEnv;
 use filter_lang::bpf::helpers::ConformanceHelpers;
@@ -48,6 +49,11 @@ fuzz_target!(|data: &[u8]| {
     let Ok(v) = verify(&prog, &spec) else {
         return;
     };
+    // The kernel compiles whatever it verifies: the JIT must not panic.
+    for blinding in [None, Some(u64::from(sel) << 8 | 1)] {
+        compile_verified(&prog.words, &v, &CompileOptions { blinding })
+            .unwrap_or_else(|e| panic!("verified program does not compile: {e}"));
+    }
     let interp = Interpreter::new(&prog.words).expect("verified programs decode");
     let opts = || RunOptions {
         budget: Some(v.insn_bound),
