@@ -51,10 +51,6 @@ impl Tnum {
         }
     }
 
-    pub fn is_const(self) -> bool {
-        self.mask == 0
-    }
-
     /// The smallest member.
     pub fn min(self) -> u64 {
         self.value
