@@ -13,9 +13,7 @@
 use super::ast::ArOp;
 use super::cfg::{Base, Cfg, Field, IHL_OFF, Next, Test, Val};
 use crate::bpf::helpers::NoHelpers;
-use crate::bpf::interp::{
-    Backing, Interpreter, MemRegion, Memory, RegionKind, RunError, RunOptions, layout,
-};
+use crate::bpf::interp::{Interpreter, RunError, RunOptions, context_and_packet, layout};
 use crate::bpf::spec::packet_ctx;
 use crate::bpf::{AluOp, EndKind, Insn, JmpCond, Op, Operand, Reg, Size, Width};
 use crate::filter::FieldWidth;
@@ -405,24 +403,7 @@ pub fn encode(ops: &[Op]) -> Vec<Insn> {
 /// `frame` is what the program may read; the context's `len` is `wirelen`
 /// (tcpdump's `len`, which may exceed the captured bytes).
 pub fn run(interp: &Interpreter, frame: &[u8], wirelen: u32) -> Result<bool, RunError> {
-    let mut ctx = alloc::vec![0u8; packet_ctx::SIZE];
-    let data = layout::PACKET_BASE;
-    ctx[0..8].copy_from_slice(&data.to_le_bytes());
-    ctx[8..16].copy_from_slice(&(data + frame.len() as u64).to_le_bytes());
-    ctx[16..20].copy_from_slice(&wirelen.to_le_bytes());
-    let mut mem = Memory::new();
-    mem.add(MemRegion {
-        base: layout::CONTEXT_BASE,
-        kind: RegionKind::Context,
-        writable: false,
-        backing: Backing::Owned(ctx),
-    });
-    mem.add(MemRegion {
-        base: data,
-        kind: RegionKind::Packet,
-        writable: false,
-        backing: Backing::Shared(frame),
-    });
+    let mut mem = context_and_packet(frame, wirelen, 0);
     let out = interp.run(
         &mut mem,
         &mut NoHelpers,

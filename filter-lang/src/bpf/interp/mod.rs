@@ -49,24 +49,16 @@ pub struct PacketSetup<'a> {
     pub ctx: u64,
 }
 
-/// Lays out the context, the packet (read-only) and the application regions
-/// (`(bytes, writable)`, index = region id).
-///
-/// # Panics
-/// If the packet is longer than [`packet_ctx::MAX_PACKET_LEN`] (the kernel
-/// never hands a handler such a frame).
-pub fn packet_memory<'a>(
-    packet: &'a [u8],
-    ifindex: u32,
-    regions: Vec<(&'a mut [u8], bool)>,
-) -> PacketSetup<'a> {
-    assert!(packet.len() as u64 <= packet_ctx::MAX_PACKET_LEN);
+/// Memory with a `packet` program's context at [`layout::CONTEXT_BASE`]
+/// (r1) and the packet, read-only, at [`layout::PACKET_BASE`]; the
+/// context's length field says `len` (at least the bytes present).
+pub(crate) fn context_and_packet(packet: &[u8], len: u32, ifindex: u32) -> Memory<'_> {
     let mut ctx = vec![0u8; packet_ctx::SIZE];
     let data = layout::PACKET_BASE;
     let end = data + packet.len() as u64;
     ctx[0..8].copy_from_slice(&data.to_le_bytes());
     ctx[8..16].copy_from_slice(&end.to_le_bytes());
-    ctx[16..20].copy_from_slice(&(packet.len() as u32).to_le_bytes());
+    ctx[16..20].copy_from_slice(&len.to_le_bytes());
     ctx[20..24].copy_from_slice(&ifindex.to_le_bytes());
     let mut mem = Memory::new();
     mem.add(MemRegion {
@@ -81,6 +73,23 @@ pub fn packet_memory<'a>(
         writable: false,
         backing: Backing::Shared(packet),
     });
+    mem
+}
+
+/// Lays out the context, the packet (read-only) and the application regions
+/// (`(bytes, writable)`, index = region id).
+///
+/// # Panics
+/// If the packet is longer than [`packet_ctx::MAX_PACKET_LEN`] (the kernel
+/// never hands a handler such a frame).
+pub fn packet_memory<'a>(
+    packet: &'a [u8],
+    ifindex: u32,
+    regions: Vec<(&'a mut [u8], bool)>,
+) -> PacketSetup<'a> {
+    assert!(packet.len() as u64 <= packet_ctx::MAX_PACKET_LEN);
+    let mut mem = context_and_packet(packet, packet.len() as u32, ifindex);
+    let data = layout::PACKET_BASE;
     let mut bindings = Vec::with_capacity(regions.len());
     for (id, (bytes, writable)) in regions.into_iter().enumerate() {
         let base = layout::region_base(id as u32);
