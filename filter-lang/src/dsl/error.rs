@@ -209,14 +209,14 @@ impl Error {
 
     /// Line and column (1-based; column in characters) of the start.
     pub fn line_col(&self, src: &str) -> (usize, usize) {
-        line_col(src, self.span.start)
+        self.span.line_col(src)
     }
 
     /// The full report: position, message, source line, caret, hint.
     pub fn render(&self, src: &str) -> String {
         let (line, col) = self.line_col(src);
         let mut out = format!("error at {line}:{col}: {self}\n");
-        out.push_str(&snippet(src, self.span));
+        out.push_str(&self.span.snippet(src));
         out.push_str(&format!("\n  = hint: {}", self.hint()));
         if let ErrorKind::Rejected(e) = &self.kind {
             out.push_str(&format!("\n  = verifier: insn {}", e.pc));
@@ -236,55 +236,6 @@ fn fields_of(layer: &str) -> String {
         .map(|l| l.fields().iter().map(|f| f.name).collect())
         .unwrap_or_default();
     names.join(", ")
-}
-
-fn floor_char(s: &str, mut i: usize) -> usize {
-    i = i.min(s.len());
-    while !s.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
-}
-
-/// 1-based line and character column of byte `at` in `src`.
-pub fn line_col(src: &str, at: usize) -> (usize, usize) {
-    let start = floor_char(src, at);
-    let before = &src[..start];
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    (line, src[line_start..start].chars().count() + 1)
-}
-
-/// The byte offset of 1-based `line` and character `col` in `src`, if the
-/// position exists.
-pub fn offset_of(src: &str, line: u32, col: u32) -> Option<usize> {
-    let line_start = if line <= 1 {
-        0
-    } else {
-        src.match_indices('\n').nth(line as usize - 2)?.0 + 1
-    };
-    let text = src[line_start..].split('\n').next().unwrap_or("");
-    let skip = (col as usize).checked_sub(1)?;
-    match text.char_indices().nth(skip) {
-        Some((i, _)) => Some(line_start + i),
-        None if skip == text.chars().count() => Some(line_start + text.len()),
-        None => None,
-    }
-}
-
-/// The source line holding `span`, and a caret line under it.
-pub fn snippet(src: &str, span: Span) -> String {
-    let start = floor_char(src, span.start);
-    let line_start = src[..start].rfind('\n').map_or(0, |i| i + 1);
-    let line_end = src[start..].find('\n').map_or(src.len(), |i| start + i);
-    let text = &src[line_start..line_end];
-    let end = floor_char(src, span.end.clamp(start, line_end));
-    let width = src[start..end].chars().count().max(1);
-    let pad: String = src[line_start..start]
-        .chars()
-        .map(|c| if c == '\t' { '\t' } else { ' ' })
-        .collect();
-    format!("  | {text}\n  | {pad}{}", "^".repeat(width))
 }
 
 impl fmt::Display for Error {

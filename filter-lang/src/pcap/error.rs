@@ -23,6 +23,41 @@ impl Span {
     pub fn to(self, other: Span) -> Span {
         Span::new(self.start.min(other.start), self.end.max(other.end))
     }
+
+    /// Line and column (both 1-based, column in characters) of the start
+    /// in `src`.
+    pub fn line_col(self, src: &str) -> (usize, usize) {
+        let start = floor_char(src, self.start);
+        let before = &src[..start];
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        (line, src[line_start..start].chars().count() + 1)
+    }
+
+    /// The source line holding the span's start, and a caret line under the
+    /// span (cut at the line's end), each prefixed `  | `.
+    pub fn snippet(self, src: &str) -> String {
+        let start = floor_char(src, self.start);
+        let line_start = src[..start].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = src[start..].find('\n').map_or(src.len(), |i| start + i);
+        let text = &src[line_start..line_end];
+        let end = floor_char(src, self.end.clamp(start, line_end));
+        let width = src[start..end].chars().count().max(1);
+        let pad: String = src[line_start..start]
+            .chars()
+            .map(|c| if c == '\t' { '\t' } else { ' ' })
+            .collect();
+        format!("  | {text}\n  | {pad}{}", "^".repeat(width))
+    }
+}
+
+/// The largest character boundary of `s` at or below byte `i`.
+fn floor_char(s: &str, mut i: usize) -> usize {
+    i = i.min(s.len());
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
 }
 
 /// What went wrong.
@@ -105,40 +140,18 @@ impl Error {
 
     /// Line and column (both 1-based, column in characters) of the start.
     pub fn line_col(&self, src: &str) -> (usize, usize) {
-        let start = floor_char(src, self.span.start);
-        let before = &src[..start];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        (line, src[line_start..start].chars().count() + 1)
+        self.span.line_col(src)
     }
 
     /// The full report: position, message, source line, caret, hint.
     pub fn render(&self, src: &str) -> String {
         let (line, col) = self.line_col(src);
-        let start = floor_char(src, self.span.start);
-        let line_start = src[..start].rfind('\n').map_or(0, |i| i + 1);
-        let line_end = src[start..].find('\n').map_or(src.len(), |i| start + i);
-        let text = &src[line_start..line_end];
-        let end = floor_char(src, self.span.end.clamp(start, line_end));
-        let width = src[start..end].chars().count().max(1);
-        let pad: String = src[line_start..start]
-            .chars()
-            .map(|c| if c == '\t' { '\t' } else { ' ' })
-            .collect();
         format!(
-            "error at {line}:{col}: {self}\n  | {text}\n  | {pad}{}\n  = hint: {}",
-            "^".repeat(width),
+            "error at {line}:{col}: {self}\n{}\n  = hint: {}",
+            self.span.snippet(src),
             self.hint()
         )
     }
-}
-
-fn floor_char(s: &str, mut i: usize) -> usize {
-    i = i.min(s.len());
-    while !s.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
 }
 
 impl fmt::Display for Error {

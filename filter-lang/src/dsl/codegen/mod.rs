@@ -202,7 +202,7 @@ impl<'h> Gen<'h> {
         let mut byte_spans = Vec::with_capacity(w);
         for (op, span) in self.ops.iter().zip(&self.spans) {
             let (enc, n) = op.encode();
-            let (line, col) = super::error::line_col(src, span.start);
+            let (line, col) = span.line_col(src);
             for word in &enc[..n] {
                 words.push(*word);
                 spans.push(Some(LineCol {
