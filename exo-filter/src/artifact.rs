@@ -7,11 +7,9 @@
 use crate::input::fail;
 use filter_lang::bpf::Program;
 use filter_lang::bpf::asm::assemble;
-use filter_lang::bpf::insn::Insn;
 use filter_lang::bpf::spec::{ProgramSpec, ProgramType, RegionDecl};
 use filter_lang::bpf::verifier::{Verified, verify};
 use filter_lang::dsl;
-use filter_lang::filter::Filter;
 use filter_lang::object::{self, HandlerCode, Object};
 use filter_lang::pcap;
 use std::fmt;
@@ -75,10 +73,8 @@ pub struct Handler {
 #[derive(Clone, Debug)]
 pub struct Loaded {
     pub kind: Kind,
-    pub filters: Vec<Filter>,
-    pub filter_program: Option<Vec<Insn>>,
     pub handler: Option<Handler>,
-    /// The compiled object form.
+    /// The compiled object form (filters and filter program included).
     pub object: Object,
 }
 
@@ -177,8 +173,6 @@ fn from_object(obj: Object) -> Loaded {
     });
     Loaded {
         kind: Kind::Object,
-        filters: obj.filters.clone(),
-        filter_program: obj.filter_program.clone(),
         handler,
         object: obj,
     }
@@ -193,7 +187,7 @@ pub struct Proofs {
 /// Verifies the filter program and the BPF handler; the error is the
 /// report to print (a rejection).
 fn verify_loaded(l: &Loaded) -> Result<Proofs, String> {
-    let filter_program = match &l.filter_program {
+    let filter_program = match &l.object.filter_program {
         Some(words) => Some(
             verify(
                 &Program::from_words(words.clone()),

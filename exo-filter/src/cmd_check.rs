@@ -27,8 +27,8 @@ pub fn run(a: Args) -> ExitCode {
         Kind::Object => "object",
     };
     println!("{}: {what} accepted", a.file.display());
-    println!("  filters: {} (atoms)", l.filters.len());
-    if let (Some(words), Some(v)) = (&l.filter_program, &proofs.filter_program) {
+    println!("  filters: {} (atoms)", l.object.filters.len());
+    if let (Some(words), Some(v)) = (&l.object.filter_program, &proofs.filter_program) {
         println!(
             "  filter program: {} words, at most {} instructions per frame",
             words.len(),

@@ -76,7 +76,7 @@ pub fn run(a: Args) -> ExitCode {
         Ok(v) => v,
         Err(code) => return code,
     };
-    let filter_interp = match l.filter_program.as_deref().map(Interpreter::new) {
+    let filter_interp = match l.object.filter_program.as_deref().map(Interpreter::new) {
         Some(Ok(i)) => Some(i),
         Some(Err((pc, e))) => return fail(format_args!("filter program: insn {pc}: {e}")),
         None => None,
@@ -136,7 +136,7 @@ pub fn run(a: Args) -> ExitCode {
         t.frames += 1;
         // The kernel never hands a handler more than 65,535 bytes.
         let data = &p.data[..p.data.len().min(packet_ctx::MAX_PACKET_LEN as usize)];
-        let hit = if l.filters.iter().any(|f| f.matches(data)) {
+        let hit = if l.object.filters.iter().any(|f| f.matches(data)) {
             true
         } else if let Some(fi) = &filter_interp {
             match bytecode::run(fi, data, p.orig_len) {
