@@ -2,9 +2,9 @@
 //! `netprobe` test program binds, built on the host into `$OUT_DIR`
 //! (`src/bin/netprobe/objects.rs` embeds them):
 //!
-//! * filters and BPF handlers compiled from the DSL (`examples/*.exo` or
-//!   inline source) by `filter_lang::dsl`, exactly as `exo-filter compile`
-//!   does;
+//! * filters and BPF handlers compiled from the DSL (`examples/udp_echo.exo`,
+//!   `examples/vector_payload.exo` or inline source) by `filter_lang::dsl`,
+//!   exactly as `exo-filter compile` does;
 //! * WebAssembly handlers written as WAT (`user/wasm/*.wat`), converted by
 //!   the `wat` crate and wrapped with their filters and declarations in
 //!   the object format (`docs/OBJECT.md`);
@@ -49,10 +49,22 @@ fn with_wasm(filter: &str, module: Vec<u8>, regions: Vec<RegionDecl>, counters: 
 }
 
 pub fn build(manifest: &Path, out: &Path) {
-    let echo = manifest.join("..").join("examples").join("udp_echo.exo");
-    println!("cargo:rerun-if-changed={}", echo.display());
-    let text = std::fs::read_to_string(&echo).expect("examples/udp_echo.exo");
-    write(out, "udp_echo.xo", &dsl(&text, "udp_echo.exo"));
+    for (src, obj) in [
+        ("udp_echo.exo", "udp_echo.xo"),
+        ("vector_payload.exo", "vector_payload.xo"),
+    ] {
+        let path = manifest.join("..").join("examples").join(src);
+        println!("cargo:rerun-if-changed={}", path.display());
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+        write(out, obj, &dsl(&text, src));
+    }
+    let vector = std::fs::read_to_string(manifest.join("../examples/vector_payload.exo"))
+        .expect("examples/vector_payload.exo");
+    assert!(
+        vector.contains(&format!("udp dst port {}", exo_abi::netprobe::PORT_VECTOR)),
+        "examples/vector_payload.exo must filter exo_abi::netprobe::PORT_VECTOR"
+    );
     for (name, port) in [
         ("ring_a.xo", exo_abi::netprobe::PORT_RING_A),
         ("ring_b.xo", exo_abi::netprobe::PORT_RING_B),

@@ -22,17 +22,20 @@ pub const PORT_RING_B: u16 = 7002;
 pub const PORT_SPOOF: u16 = 7003;
 /// UDP port of the "done" ring: one datagram there wakes a blocked probe.
 pub const PORT_DONE: u16 = 7100;
+/// UDP port of the vectoring handler (`examples/vector_payload.exo`).
+pub const PORT_VECTOR: u16 = 6000;
 /// EtherType of the bystander's binding (IEEE local experimental 1).
 pub const ETHERTYPE_BYSTANDER: u16 = 0x88B5;
 
 /// Every UDP port the host side must reach.
-pub const UDP_PORTS: [u16; 6] = [
+pub const UDP_PORTS: [u16; 7] = [
     PORT_ECHO_BPF,
     PORT_ECHO_WASM,
     PORT_SPIN,
     PORT_RING_A,
     PORT_RING_B,
     PORT_DONE,
+    PORT_VECTOR,
 ];
 
 /// What a netprobe does.
@@ -66,13 +69,20 @@ pub enum Mode {
     /// forever, blocking briefly between checks (an environment running
     /// while the host floods the NIC).
     Bystander = 8,
+    /// Binds the vectoring handler (`examples/vector_payload.exo`, its
+    /// ring and index in its own pages, no receive ring) and blocks; each
+    /// datagram's payload is copied into its pages with its checksum and
+    /// the handler wakes it (`wake_owner`). It checks every payload
+    /// against [`pattern_byte`] and every checksum against its own sum,
+    /// and ends after the datagrams of its [`host_param`].
+    Vector = 9,
 }
 
 impl Mode {
     pub fn from_u8(v: u8) -> Option<Mode> {
         use Mode::*;
         [
-            EchoBpf, EchoWasm, RingEcho, Overlapper, Spoof, FuelSpin, Hostile, Bystander,
+            EchoBpf, EchoWasm, RingEcho, Overlapper, Spoof, FuelSpin, Hostile, Bystander, Vector,
         ]
         .into_iter()
         .find(|m| *m as u8 == v)
@@ -95,6 +105,37 @@ pub const fn ring_param(index: u64, count: u64, overlap: bool) -> u64 {
     index | (count & 0xFFFF) << 8 | (overlap as u64) << 24
 }
 
+/// Parameter of the modes the host talks to ([`Mode::EchoBpf`],
+/// [`Mode::EchoWasm`], [`Mode::Vector`]): `count` datagrams (16 bits) and
+/// the IPv4 address the probe answers ARP for (0: it binds no ARP
+/// responder).
+pub const fn host_param(count: u64, ip: [u8; 4]) -> u64 {
+    (count & 0xFFFF) | (u32::from_be_bytes(ip) as u64) << 16
+}
+
+/// `(count, ip)` of a [`host_param`].
+pub const fn split_host_param(param: u64) -> (u64, [u8; 4]) {
+    (param & 0xFFFF, ((param >> 16) as u32).to_be_bytes())
+}
+
+/// Payload sizes of the datagrams the host sends to [`PORT_VECTOR`]
+/// (`NETTEST pattern`), in turn: odd ones check the checksum's padding.
+pub const PATTERN_SIZES: [usize; 6] = [1, 17, 300, 999, 1000, 1472];
+
+/// Payload size of datagram `seq` of a `NETTEST pattern` run.
+pub const fn pattern_len(seq: u64) -> usize {
+    PATTERN_SIZES[(seq % PATTERN_SIZES.len() as u64) as usize]
+}
+
+/// Byte `j` of datagram `seq` of a `NETTEST pattern` run: a mix of both,
+/// so a byte in the wrong place or the wrong datagram shows. The host
+/// driver (`xtask/src/net_env_driver.rs`) has its own copy, tested
+/// against the same values.
+pub const fn pattern_byte(seq: u64, j: u64) -> u8 {
+    let x = seq.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ j.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    (x ^ x >> 29 ^ x >> 47) as u8
+}
+
 /// LRPC procedure a [`Mode::RingEcho`] parent serves: grant the caller an
 /// overlap of its ring binding. Reply word 0: 0 or an error code.
 pub const PROC_GRANT_ME: u64 = 0;
@@ -110,7 +151,30 @@ mod tests {
                 assert_eq!(decode(m.arg(0x12_3456)), (Some(m), 0x12_3456));
             }
         }
+        assert_eq!(
+            split_host_param(host_param(24, [10, 77, 3, 2])),
+            (24, [10, 77, 3, 2])
+        );
         let p = ring_param(1, 20, true);
         assert_eq!((p & 0xFF, p >> 8 & 0xFFFF, p >> 24 & 1), (1, 20, 1));
     }
+
+    #[test]
+    fn the_pattern_matches_the_host_drivers_copy() {
+        // The same values are asserted in xtask/src/net_env_driver.rs.
+        let got = [
+            pattern_byte(0, 0),
+            pattern_byte(0, 1),
+            pattern_byte(1, 0),
+            pattern_byte(5, 1471),
+            pattern_byte(23, 999),
+        ];
+        assert_eq!(got, PATTERN_PROBE);
+        assert_eq!(
+            (pattern_len(0), pattern_len(6), pattern_len(11)),
+            (1, 1, 1472)
+        );
+    }
+
+    const PATTERN_PROBE: [u8; 5] = [0, 97, 176, 243, 11];
 }

@@ -8,7 +8,10 @@
 //!   [`ring::RingMemory`], plus the mapped ring of a running program);
 //! - [`export`]: the exported interface counters and binding table;
 //! - [`frame`]: building and checking Ethernet/IPv4/UDP frames (what a
-//!   user-space echo needs).
+//!   user-space echo needs);
+//! - [`object`]: objects completed at run time (a compiled handler with a
+//!   filter the library OS knows only when it runs), without allocation;
+//! - [`arp`]: the ARP responder ASH a library OS binds for its address.
 //!
 //! `unsafe` lives in `api` (the raw system calls), `ring::MappedRing`
 //! (volatile access to the ring pages) and `export` (volatile reads of the
@@ -19,6 +22,8 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod api;
+pub mod arp;
 pub mod export;
 pub mod frame;
+pub mod object;
 pub mod ring;

@@ -21,6 +21,7 @@ mod image;
 mod iso;
 mod ktest_protocol;
 mod kvm;
+mod net_backend;
 mod net_drivers;
 mod net_env_driver;
 mod net_report;
@@ -33,6 +34,7 @@ mod scenarios;
 mod session;
 mod symbols;
 mod tally;
+mod tap;
 mod tools;
 
 use lexopt::prelude::*;
@@ -48,7 +50,9 @@ commands:
           --gdb                wait for gdb on :1234 (prints the gdb command)
           --accel tcg|kvm      KVM only if a probe boot works (default tcg)
           --net none|user|tap|socket  virtio-net backend (default none; tap uses
-                       exo-tap0; socket listens on 127.0.0.1:5556)
+                       exo-tap0, made for the run when missing and root, with
+                       the host at 10.77.0.1 and the guest at 10.77.0.2;
+                       socket listens on 127.0.0.1:5556)
           --append CMDLINE     kernel command line (e.g. loglevel=debug)
   test    fmt, clippy, host tests, in-QEMU kernel tests, crash tests, ISO boot,
           fuzz smoke runs; ends with `N passed, M failed`
@@ -104,8 +108,10 @@ fn parse_run(parser: &mut lexopt::Parser) -> Result<cmd_run::RunOptions> {
                     "user" => Net::User {
                         forwards: Vec::new(),
                     },
+                    // Resolved by `cmd_run` (made when missing and root).
                     "tap" => Net::Tap {
                         ifname: "exo-tap0".into(),
+                        guest: std::net::Ipv4Addr::new(10, 77, 0, 2),
                     },
                     "socket" => Net::Socket { port: 5556 },
                     other => {

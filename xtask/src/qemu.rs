@@ -1,6 +1,7 @@
 //! QEMU command lines: machine, boot medium, acceleration, network, debug
 //! exit, and the mapping of QEMU exit statuses back to kernel exit codes.
 
+use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -34,8 +35,9 @@ pub enum Net {
     None,
     /// User-mode networking with host forwards `(proto, host port, guest port)`.
     User { forwards: Vec<(Proto, u16, u16)> },
-    /// A host tap device (must exist, e.g. `ip tuntap add exo-tap0 mode tap`).
-    Tap { ifname: String },
+    /// A host tap device (must exist: `crate::tap`); the guest's address
+    /// on it is `guest` (given to the kernel as `net.ip`).
+    Tap { ifname: String, guest: Ipv4Addr },
     /// A QEMU socket backend listening on 127.0.0.1:`port` (a host-side test
     /// driver connects and exchanges raw Ethernet frames).
     Socket { port: u16 },
@@ -120,7 +122,7 @@ impl Machine {
                 }
                 Some(s)
             }
-            Net::Tap { ifname } => Some(format!(
+            Net::Tap { ifname, .. } => Some(format!(
                 "tap,id=net0,ifname={ifname},script=no,downscript=no"
             )),
             Net::Socket { port } => Some(format!("socket,id=net0,listen=127.0.0.1:{port}")),

@@ -7,11 +7,11 @@ use std::time::Duration;
 use crate::crash_report::{self, REQUIRED_FIELDS};
 use crate::error::{Result, io};
 use crate::ktest_protocol::{self, Progress};
-use crate::paths;
 use crate::qemu::{Boot, GuestExit, Machine, Net};
 use crate::session::{self, Deadline, End, Flow, SerialLog};
 use crate::symbols::Symbolizer;
 use crate::tally::{Outcome, Tally};
+use crate::{net_backend, paths};
 
 /// Which image a scenario boots.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,6 +77,11 @@ pub struct Scenario {
     /// More QEMU arguments (e.g. `-icount shift=0,sleep=off`, see
     /// [`ICOUNT`]).
     pub qemu_args: Vec<&'static str>,
+    /// Run on a fresh host tap device when xtask can make one, on `net`
+    /// (user networking) otherwise (`crate::net_backend`): the guest's
+    /// `net.ip`/`net.gateway` are appended to `cmdline` and every result
+    /// is named with the backend (`[tap]`, `[user]`).
+    pub prefer_tap: bool,
 }
 
 /// QEMU arguments that make guest time count instructions (1 ns each) and
@@ -120,7 +125,33 @@ fn machine_for(s: &Scenario, images: &Images) -> std::result::Result<(Machine, P
 
 /// Runs `s` and records its results in `tally`.
 pub fn run(mut s: Scenario, images: &Images, tally: &mut Tally) -> Result<()> {
-    let label = format!("qemu::{}", s.name);
+    // Kept to the end of the run: a tap is deleted when this drops.
+    let backend = s.prefer_tap.then(|| {
+        let b = net_backend::prefer_tap(s.net.clone());
+        s.net = b.net.clone();
+        s.cmdline = format!("{} {}", s.cmdline, b.cmdline).trim().to_string();
+        b
+    });
+    let suffix = backend
+        .as_ref()
+        .map_or(String::new(), |b| format!("[{}]", b.label));
+    let label = format!("qemu::{}{suffix}", s.name);
+    if let Some(t) = backend.as_ref().and_then(|b| b.tap.as_ref()) {
+        eprintln!(
+            "xtask: {} on tap {} (host {}, guest {})",
+            s.name,
+            t.name(),
+            t.host(),
+            t.guest()
+        );
+    }
+    if let Some(why) = backend.as_ref().and_then(|b| b.fallback.as_ref()) {
+        tally.record(
+            format!("qemu::{}[tap]", s.name),
+            Outcome::Skipped(format!("no tap ({why}); running on user networking")),
+            None,
+        );
+    }
     let (machine, elf) = match machine_for(&s, images) {
         Ok(m) => m,
         Err(why) => {
@@ -182,7 +213,7 @@ pub fn run(mut s: Scenario, images: &Images, tally: &mut Tally) -> Result<()> {
     let mut failed = false;
     match &s.expect {
         Expect::KernelTests { .. } => {
-            failed |= record_kernel_tests(s.name, &progress, &outcome.end, tally);
+            failed |= record_kernel_tests(s.name, &suffix, &progress, &outcome.end, tally);
         }
         expect => {
             let verdict = check(expect, &outcome.lines, &outcome.end, symbols.as_ref());
@@ -208,9 +239,16 @@ pub fn run(mut s: Scenario, images: &Images, tally: &mut Tally) -> Result<()> {
     Ok(())
 }
 
-/// Records one result per kernel test plus the run itself; returns whether
-/// anything failed.
-fn record_kernel_tests(scenario: &str, p: &Progress, end: &End, tally: &mut Tally) -> bool {
+/// Records one result per kernel test plus the run itself, each name
+/// followed by `suffix` (the backend of a scenario that prefers a tap);
+/// returns whether anything failed.
+fn record_kernel_tests(
+    scenario: &str,
+    suffix: &str,
+    p: &Progress,
+    end: &End,
+    tally: &mut Tally,
+) -> bool {
     let why_unfinished = match end {
         End::TimedOut { waiting_for } => format!("timed out waiting for {waiting_for}"),
         End::Exited(e) => format!("no result: {e}"),
@@ -228,7 +266,7 @@ fn record_kernel_tests(scenario: &str, p: &Progress, end: &End, tally: &mut Tall
             Some(Ok(us)) => Some(Duration::from_micros(*us)),
             _ => None,
         };
-        tally.record(format!("qemu::{name}"), o, took);
+        tally.record(format!("qemu::{name}{suffix}"), o, took);
     }
     let reported = p.tests.len();
     let mut problems = Vec::new();
@@ -238,7 +276,7 @@ fn record_kernel_tests(scenario: &str, p: &Progress, end: &End, tally: &mut Tall
         Some(n) if n > reported => {
             for i in reported..n {
                 tally.record(
-                    format!("qemu::unreported-test-{i}"),
+                    format!("qemu::unreported-test-{i}{suffix}"),
                     Outcome::Failed(format!("missing result ({why_unfinished})")),
                     None,
                 );
@@ -277,7 +315,7 @@ fn record_kernel_tests(scenario: &str, p: &Progress, end: &End, tally: &mut Tall
     };
     failed |= o != Outcome::Passed;
     // One per test scenario (several boot the test kernel).
-    tally.record(format!("qemu::{scenario}::run"), o, None);
+    tally.record(format!("qemu::{scenario}{suffix}::run"), o, None);
     failed
 }
 
@@ -621,6 +659,7 @@ mod tests {
         let mut t = Tally::default();
         assert!(!record_kernel_tests(
             "kernel-tests",
+            "",
             &p,
             &End::Exited(GuestExit::Success),
             &mut t
@@ -644,6 +683,7 @@ mod tests {
         let mut t = Tally::default();
         assert!(record_kernel_tests(
             "kernel-tests",
+            "",
             &started(),
             &End::Exited(GuestExit::TripleFault),
             &mut t
@@ -657,6 +697,7 @@ mod tests {
         };
         assert!(record_kernel_tests(
             "kernel-tests",
+            "",
             &started(),
             &hang,
             &mut t
@@ -676,6 +717,7 @@ mod tests {
         let mut t = Tally::default();
         assert!(record_kernel_tests(
             "kernel-tests",
+            "",
             &p,
             &End::Exited(GuestExit::Success),
             &mut t
@@ -694,6 +736,7 @@ mod tests {
         let mut t = Tally::default();
         assert!(record_kernel_tests(
             "kernel-tests",
+            "",
             &p,
             &End::Exited(GuestExit::Success),
             &mut t

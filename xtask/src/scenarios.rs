@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use crate::net_backend;
 use crate::net_drivers::{MalformedBurst, UdpEcho, time_seed};
 use crate::net_env_driver::NetEnvTests;
 use crate::qemu::{GuestExit, Net, Proto};
@@ -37,6 +38,7 @@ fn crash(name: &'static str, kind: &str, expect: Expect) -> Scenario {
         expect,
         timeout: Duration::from_secs(60),
         qemu_args: Vec::new(),
+        prefer_tap: false,
     }
 }
 
@@ -99,6 +101,7 @@ fn net_udp_echo() -> Scenario {
         },
         timeout: Duration::from_secs(90),
         qemu_args: Vec::new(),
+        prefer_tap: false,
     }
 }
 
@@ -129,6 +132,7 @@ fn net_malformed_burst() -> Scenario {
         },
         timeout: Duration::from_secs(90),
         qemu_args: Vec::new(),
+        prefer_tap: false,
     }
 }
 
@@ -138,37 +142,75 @@ const ENV_TESTS: &str = "envtest::";
 /// (`kernel/src/netenv.rs`).
 const NET_ENV_TESTS: &str = "netenv::";
 
-/// Secure packet bindings by environments (`kernel/src/netenv.rs`): ASH
-/// and WebAssembly echoes while the owner is blocked, disjoint rings and
-/// granted overlaps, spoofed transmits, fuel exhaustion, hostile
-/// arguments. The host reaches the guest's UDP ports through user
-/// networking forwards and serves the tests' `NETTEST` requests.
+/// Name prefix of the network environment tests that run on a tap when
+/// possible (`kernel/src/netenv/asleep.rs`).
+const NET_ASLEEP_TESTS: &str = "netenv::asleep::";
+
+/// User networking forwarding every UDP port the network environment
+/// tests use.
+fn net_env_forwards() -> Net {
+    Net::User {
+        forwards: exo_ports()
+            .into_iter()
+            .map(|p| (Proto::Udp, free_port(Proto::Udp), p))
+            .collect(),
+    }
+}
+
+/// Secure packet bindings by environments (`kernel/src/netenv/`):
+/// disjoint rings and granted overlaps, spoofed transmits, fuel
+/// exhaustion, hostile arguments, kills. The host reaches the guest's UDP
+/// ports through user networking forwards and serves the tests'
+/// `NETTEST` requests.
 fn net_env_tests() -> Scenario {
     Scenario {
         name: "net-env-tests",
         image: Image::TestKernel,
         // The ARP request announces the guest to user networking, so
         // forwarded datagrams reach it.
-        cmdline: format!("ktest.filter={NET_ENV_TESTS} net.ip=10.0.2.15 net.gateway=10.0.2.2"),
-        net: Net::User {
-            forwards: exo_ports()
-                .into_iter()
-                .map(|p| (Proto::Udp, free_port(Proto::Udp), p))
-                .collect(),
-        },
+        cmdline: format!(
+            "ktest.filter={NET_ENV_TESTS} ktest.exclude={NET_ASLEEP_TESTS} net.ip={} net.gateway={}",
+            net_backend::USER_GUEST,
+            net_backend::USER_GATEWAY
+        ),
+        net: net_env_forwards(),
         driver: Some(Box::new(NetEnvTests { seed: time_seed() })),
         expect: Expect::KernelTests {
             per_test: Duration::from_secs(120),
         },
         timeout: Duration::from_secs(600),
         qemu_args: Vec::new(),
+        prefer_tap: false,
+    }
+}
+
+/// Handlers that serve the host while their owner is blocked
+/// (`kernel/src/netenv/asleep.rs`): the BPF and WebAssembly UDP echoes and
+/// vectoring with `wake_owner`, each probe answering ARP for its address
+/// with a handler too. On a fresh host tap when xtask runs as root (the
+/// host sends to the guest's address; its ARP requests must be
+/// answered), on user networking with forwarded ports otherwise.
+fn net_asleep() -> Scenario {
+    Scenario {
+        name: "net-asleep",
+        image: Image::TestKernel,
+        // `net.ip`/`net.gateway` follow the backend (`net_backend`).
+        cmdline: format!("ktest.filter={NET_ASLEEP_TESTS}"),
+        net: net_env_forwards(),
+        driver: Some(Box::new(NetEnvTests { seed: time_seed() })),
+        expect: Expect::KernelTests {
+            per_test: Duration::from_secs(120),
+        },
+        timeout: Duration::from_secs(300),
+        qemu_args: Vec::new(),
+        prefer_tap: true,
     }
 }
 
 /// Guest UDP ports the network environment tests use
 /// (`exo_abi::netprobe::UDP_PORTS`; xtask depends on no project crate).
 fn exo_ports() -> Vec<u16> {
-    vec![7, 7007, 7008, 7001, 7002, 7100]
+    vec![7, 7007, 7008, 7001, 7002, 7100, 6000]
 }
 
 /// The environment tests (hostile probes in ring 3), in their own boot
@@ -186,6 +228,7 @@ fn env_tests() -> Scenario {
         },
         timeout: Duration::from_secs(300),
         qemu_args: ICOUNT.to_vec(),
+        prefer_tap: false,
     }
 }
 
@@ -213,6 +256,7 @@ fn demo() -> Scenario {
         },
         timeout: Duration::from_secs(60),
         qemu_args: ICOUNT.to_vec(),
+        prefer_tap: false,
     }
 }
 
@@ -234,9 +278,11 @@ pub fn all(with_iso: bool) -> Vec<Scenario> {
             },
             timeout: Duration::from_secs(600),
             qemu_args: Vec::new(),
+            prefer_tap: false,
         },
         env_tests(),
         net_env_tests(),
+        net_asleep(),
         demo(),
         crash(
             "crash-page-fault",
@@ -304,6 +350,7 @@ pub fn all(with_iso: bool) -> Vec<Scenario> {
             },
             timeout: Duration::from_secs(60),
             qemu_args: Vec::new(),
+            prefer_tap: false,
         },
         Scenario {
             name: "net-user",
@@ -327,6 +374,7 @@ pub fn all(with_iso: bool) -> Vec<Scenario> {
             },
             timeout: Duration::from_secs(60),
             qemu_args: Vec::new(),
+            prefer_tap: false,
         },
         net_udp_echo(),
         net_malformed_burst(),
@@ -344,6 +392,7 @@ pub fn all(with_iso: bool) -> Vec<Scenario> {
             },
             timeout: Duration::from_secs(90),
             qemu_args: Vec::new(),
+            prefer_tap: false,
         });
     }
     v

@@ -6,6 +6,9 @@
 //! * `net.ip=A.B.C.D net.gateway=A.B.C.D`: announce the address with one ARP
 //!   request for the gateway at boot (QEMU user networking learns the
 //!   guest's MAC from it, so forwarded datagrams can reach the guest).
+//!   The address is kept ([`ip`]) for whoever answers ARP for it: the
+//!   kernel answers nothing itself; the network tests hand it to the
+//!   environments that bind an ARP responder (`libos_net::arp`).
 //! * `net.report=rx:N` or `net.report=matched:N`: once N frames have been
 //!   received (all of them, dropped or not) or taken by bindings, print the
 //!   report and exit QEMU with success.
@@ -57,6 +60,12 @@ impl ReportWhen {
 }
 
 static REPORT: Mutex<Option<ReportWhen>> = Mutex::new(None);
+static IP: Mutex<Option<arp::Ipv4>> = Mutex::new(None);
+
+/// The address `net.ip` gave, if any.
+pub fn ip() -> Option<arp::Ipv4> {
+    *IP.lock()
+}
 
 fn fmt_mac(m: [u8; 6]) -> String {
     alloc::format!(
@@ -112,6 +121,7 @@ pub fn start(cmdline: &CmdLine<'_>) {
     }
     let ip = cmdline.value("net.ip").and_then(arp::parse_ipv4);
     let gw = cmdline.value("net.gateway").and_then(arp::parse_ipv4);
+    *IP.lock() = ip;
     if let (Some(ip), Some(gw)) = (ip, gw) {
         match super::transmit(&arp::request(info.mac, ip, gw)) {
             Ok(()) => log::info!("net: ARP request for {gw:?} sent from {ip:?}"),

@@ -1,10 +1,12 @@
 //! Handlers that answer while their owner sleeps: the BPF and WebAssembly
-//! UDP echoes, and a WebAssembly handler that never ends. Each mode binds,
-//! blocks until the host's "done" datagram lands in its ring, then checks
-//! what the kernel exported about its bindings.
+//! UDP echoes (with the ARP responder for the probe's address when the
+//! test gives one), and a WebAssembly handler that never ends. Each mode
+//! binds, blocks until the host's "done" datagram lands in its ring, then
+//! checks what the kernel exported about its bindings.
 
 use exo_abi::net::export::{BindingEntry, ENTRY_BPF, ENTRY_WASM};
 use exo_abi::net::{DEFAULT_FUEL, RegionPages};
+use exo_abi::netprobe::split_host_param;
 use exo_user::libos_core::{api as core_api, export as core_export};
 use exo_user::println;
 use libos_net::api::{self, Bind, BindingId};
@@ -12,13 +14,12 @@ use libos_net::export;
 use libos_net::ring::{MappedRing, RingReader};
 
 use crate::check::{Check, ok, that};
-use crate::objects;
-use crate::pages;
+use crate::{arp, objects, pages};
 
 /// Longest a probe waits for the host's "done" datagram.
 const DONE_WAIT_NS: u64 = 120_000_000_000;
 
-fn bind(
+pub fn bind(
     n: Check,
     name: &str,
     object: &[u8],
@@ -62,7 +63,7 @@ fn wait_done(n: Check, ring: &mut RingReader<MappedRing>) -> Result<u64, Check> 
     }
 }
 
-fn entry(n: Check, b: BindingId) -> Result<BindingEntry, Check> {
+pub fn entry(n: Check, b: BindingId) -> Result<BindingEntry, Check> {
     export::binding(b.0).ok_or_else(|| {
         println!(
             "netprobe: check {n}: binding {} is not in the exported table",
@@ -72,15 +73,18 @@ fn entry(n: Check, b: BindingId) -> Result<BindingEntry, Check> {
     })
 }
 
-fn report(engine: &str, e: &BindingEntry, wakes: u64) {
+fn report(engine: &str, e: &BindingEntry, wakes: u64, arp_replies: u64) {
     println!(
-        "netprobe: ECHO engine={engine} matches={} runs={} consumed={} sent={} faults={} cycles={} wakes={wakes}",
+        "netprobe: ECHO engine={engine} matches={} runs={} consumed={} sent={} faults={} cycles={} wakes={wakes} arp_replies={arp_replies}",
         e.matches, e.handler_runs, e.consumed, e.sent, e.handler_faults, e.handler_cycles
     );
 }
 
-/// `EchoBpf`: the BPF echo, its `reply` region in this program's page.
-pub fn bpf(expected: u64) -> Result<(), Check> {
+/// `EchoBpf`: the BPF echo, its `reply` region in this program's page
+/// (`param`: [`exo_abi::netprobe::host_param`]).
+pub fn bpf(param: u64) -> Result<(), Check> {
+    let (expected, ip) = split_host_param(param);
+    let arp = arp::bind(10, ip)?;
     let region = ok(1, "region page", pages::alloc(1))?;
     let regions = [RegionPages {
         vaddr: region,
@@ -91,7 +95,7 @@ pub fn bpf(expected: u64) -> Result<(), Check> {
     println!("netprobe: bound the BPF echo; blocking");
     let wakes = wait_done(4, &mut ring)?;
     let e = entry(5, echo)?;
-    report("bpf", &e, wakes);
+    report("bpf", &e, wakes, arp::replies(arp));
     that(6, "a BPF handler", e.flags & ENTRY_BPF != 0)?;
     that(
         7,
@@ -114,14 +118,16 @@ pub fn bpf(expected: u64) -> Result<(), Check> {
     Ok(())
 }
 
-/// `EchoWasm`: the WebAssembly echo.
-pub fn wasm(expected: u64) -> Result<(), Check> {
+/// `EchoWasm`: the WebAssembly echo (`param` as for [`bpf`]).
+pub fn wasm(param: u64) -> Result<(), Check> {
+    let (expected, ip) = split_host_param(param);
+    let arp = arp::bind(8, ip)?;
     let echo = bind(1, "wasm-echo", objects::WASM_ECHO, &[], 0)?;
     let (_done, mut ring) = pages::bind_ring(2, "done", objects::RING_DONE, &[], 0)?;
     println!("netprobe: bound the WebAssembly echo; blocking");
     let wakes = wait_done(3, &mut ring)?;
     let e = entry(4, echo)?;
-    report("wasm", &e, wakes);
+    report("wasm", &e, wakes, arp::replies(arp));
     that(
         5,
         "a WebAssembly handler with the default fuel",
@@ -150,7 +156,7 @@ pub fn fuel_spin(param: u64) -> Result<(), Check> {
     let wakes = wait_done(4, &mut ring)?;
     let s = entry(5, spin)?;
     let e = entry(6, echo)?;
-    report("wasm-spin", &s, wakes);
+    report("wasm-spin", &s, wakes, 0);
     that(
         7,
         "every spinning run faulted and nothing was consumed",

@@ -7,6 +7,7 @@
 #![no_std]
 #![no_main]
 
+mod arp;
 #[path = "../probe/check.rs"]
 mod check;
 mod echo;
@@ -15,6 +16,7 @@ mod objects;
 mod pages;
 mod rings;
 mod spoof;
+mod vector;
 
 use exo_abi::UpcallKinds;
 use exo_abi::netprobe::{FAILED_BASE, Mode, PASSED, decode};
@@ -27,8 +29,9 @@ exo_user::entry!(main);
 /// have to save at the end of a slice, so the kernel may simply preempt it
 /// (an environment without an end-of-slice handler). Under plain TCG the
 /// first run of a handler's code is translated on the spot and can miss
-/// the 50 µs budget, which would count as strikes against it.
-fn decline_slice_end() -> Result<(), exo_abi::Error> {
+/// the 50 µs budget, which would count as strikes against it. Called
+/// again after anything that re-declares the upcalls (`lrpc::export`).
+pub fn decline_slice_end() -> Result<(), exo_abi::Error> {
     let (lo, hi) = rt::upcall_stack();
     let mut kinds = UpcallKinds::EXCEPTION | UpcallKinds::REVOCATION | UpcallKinds::REPOSSESSION;
     if upcall::accepts_pct() {
@@ -55,6 +58,7 @@ fn main(start: Start) -> u64 {
         Some(Mode::Bystander) => rings::bystander(),
         Some(Mode::Spoof) => spoof::run(),
         Some(Mode::Hostile) => hostile::run(start),
+        Some(Mode::Vector) => vector::run(param),
         None => {
             println!("netprobe: unknown mode in argument {:#x}", start.arg);
             Err(0)

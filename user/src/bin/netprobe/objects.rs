@@ -7,6 +7,7 @@ macro_rules! object {
 }
 
 object!(UDP_ECHO, "udp_echo.xo");
+object!(VECTOR_PAYLOAD, "vector_payload.xo");
 object!(WASM_ECHO, "wasm_echo.xo");
 object!(WASM_SPIN, "wasm_spin.xo");
 object!(WASM_NO_ENTRY, "wasm_no_entry.xo");

@@ -56,10 +56,13 @@ pub fn ring_echo(param: u64) -> Result<(), Check> {
     let (id, mut ring) = pages::bind_ring(1, "ring-echo", object, &[], 0)?;
     RING_BINDING.store(id.0, Ordering::Release);
     let child = if overlap {
+        // Exporting re-declares the upcalls with end-of-slice: decline it
+        // again (see `decline_slice_end`).
         ok(
             2,
             "exporting the grant procedure",
-            lrpc::export(PROC_GRANT_ME as usize, grant_me),
+            lrpc::export(PROC_GRANT_ME as usize, grant_me)
+                .and_then(|()| crate::decline_slice_end()),
         )?;
         Some(ok(
             3,

@@ -9,6 +9,15 @@
 //! probes report (their exit code), what the kernel saw (binding counters,
 //! the owner's run state, faults), and that every frame, pin and binding
 //! came back (census).
+//!
+//! The tests in [`asleep`] (handlers that serve the host while their
+//! owner is blocked: the BPF and WebAssembly echoes, vectoring with
+//! `wake_owner`) run in their own scenario, `net-asleep`, on a host tap
+//! device when the host can make one and on user networking otherwise;
+//! their probes answer ARP for the address of `net.ip` (`net::boot::ip`).
+//! The others run in `net-env-tests` on user networking.
+
+pub mod asleep;
 
 use alloc::format;
 use alloc::vec::Vec;
@@ -69,49 +78,6 @@ fn stats(id: EnvId, name: &str) -> BindingStats {
         .find(|(n, _)| n == name)
         .map(|(_, s)| s)
         .unwrap_or_default()
-}
-
-/// An echo handler of `name` answers `ECHOES` datagrams on `port` while
-/// its owner stays blocked; the owner then checks the exported counters.
-fn echo_while_blocked(mode: Mode, name: &str, port: u16) -> Result<(), TestFailure> {
-    let _cleanup = Cleanup;
-    let before = census();
-    let pins = pages::pinned();
-    let p = spawn(mode, ECHOES)?;
-    until("the probe to bind and block", |k| {
-        blocked(k, p) && bindings_of(p).len() == 2
-    })?;
-    ensure!(pages::pinned() > pins, "the binding pinned no page");
-    host(&format!("echo {port} {ECHOES}"));
-    let mut woke = false;
-    until("the echoes", |k| {
-        woke |= !blocked(k, p);
-        stats(p, name).sent >= ECHOES
-    })?;
-    ensure!(!woke, "the owner ran while its handler answered");
-    let s = stats(p, name);
-    ensure_eq!(
-        (s.matches, s.handler_runs, s.consumed, s.handler_faults),
-        (ECHOES, ECHOES, ECHOES, 0)
-    );
-    host(&format!("send {PORT_DONE} 1"));
-    until("the probe to end", |k| k.envs.get(p).is_none())?;
-    passed(p, name)?;
-    ensure!(bindings_of(p).is_empty(), "bindings outlived their owner");
-    ensure_eq!(pages::pinned(), pins);
-    nothing_leaked(before)
-}
-
-crate::kernel_test! {
-    fn an_ash_echoes_udp_while_its_owner_is_blocked() {
-        echo_while_blocked(Mode::EchoBpf, "bpf-echo", PORT_ECHO_BPF)
-    }
-}
-
-crate::kernel_test! {
-    fn a_wasm_handler_echoes_udp_while_its_owner_is_blocked() {
-        echo_while_blocked(Mode::EchoWasm, "wasm-echo", PORT_ECHO_WASM)
-    }
 }
 
 crate::kernel_test! {
