@@ -2,8 +2,11 @@
 //! makes the front end panic, and whatever it accepts compiles to atoms or
 //! to bytecode whose result agrees with the reference graph.
 
+use filter_lang::bpf::Program;
 use filter_lang::bpf::interp::Interpreter;
-use filter_lang::pcap::{bytecode, compile};
+use filter_lang::bpf::spec::{ProgramSpec, ProgramType};
+use filter_lang::bpf::verifier::verify;
+use filter_lang::pcap::{ErrorKind, Target, bytecode, compile};
 use proptest::prelude::*;
 
 fn render(src: &str) -> String {
@@ -60,6 +63,41 @@ fn error_snapshots() {
     for (src, want) in cases {
         assert_eq!(render(src), *want, "for `{src}`");
     }
+}
+
+/// An expression whose bytecode would be longer than the verifier allows is
+/// refused by the front end with its size (it used to compile to a program
+/// the verifier then rejected); one just under the limit verifies.
+#[test]
+fn bytecode_longer_than_a_program_may_be_is_refused() {
+    let sum = |n: usize| format!("{} > 1", vec!["len"; n].join(" + "));
+    let src = sum(1000);
+    let e = compile(&src).expect_err("too long to compile");
+    assert_eq!(
+        e.kind,
+        ErrorKind::TooLong {
+            words: 5009,
+            max: 4096
+        }
+    );
+    assert!(
+        e.render(&src).starts_with(
+            "error at 1:1: the expression compiles to 5009 instructions, more than the 4096 a program may have"
+        ),
+        "{}",
+        e.render(&src)
+    );
+    let c = compile(&sum(800)).expect("under the limit");
+    let Target::Bytecode { ops, .. } = c.target else {
+        panic!("arithmetic on `len` needs bytecode");
+    };
+    let words = bytecode::encode(&ops);
+    assert_eq!(words.len(), 4009);
+    verify(
+        &Program::from_words(words),
+        &ProgramSpec::new(ProgramType::Packet),
+    )
+    .expect("the verifier accepts what the front end emits");
 }
 
 /// Token soup from the pcap-filter vocabulary: mostly near-valid input.

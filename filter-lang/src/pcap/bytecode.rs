@@ -14,7 +14,7 @@ use super::ast::ArOp;
 use super::cfg::{Base, Cfg, Field, IHL_OFF, Next, Test, Val};
 use crate::bpf::helpers::NoHelpers;
 use crate::bpf::interp::{Interpreter, RunError, RunOptions, context_and_packet, layout};
-use crate::bpf::spec::packet_ctx;
+use crate::bpf::spec::{Limits, packet_ctx};
 use crate::bpf::{AluOp, EndKind, Insn, JmpCond, Op, Operand, Reg, Size, Width};
 use crate::filter::FieldWidth;
 use alloc::vec::Vec;
@@ -258,16 +258,17 @@ impl Emitter {
 /// Why a graph has no bytecode form.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum BytecodeError {
-    /// A jump would span more than 32,767 instructions.
-    TooLarge { words: usize },
+    /// The program would exceed the verifier's default instruction limit
+    /// (`max` words).
+    TooLarge { words: usize, max: usize },
 }
 
 impl core::fmt::Display for BytecodeError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
-            BytecodeError::TooLarge { words } => write!(
+            BytecodeError::TooLarge { words, max } => write!(
                 f,
-                "the program would have {words} instructions, too many for 16-bit jumps; simplify the expression"
+                "the program would have {words} instructions, more than the verifier's limit of {max}; simplify the expression"
             ),
         }
     }
@@ -369,8 +370,13 @@ pub fn emit(cfg: &Cfg) -> Result<Vec<Op>, BytecodeError> {
     e.place(Label::Reject);
     e.op(alu(Width::W64, AluOp::Mov, Reg::R0, imm(0)));
     e.op(Op::Exit);
-    // Every op here is one word, so op index = word index.
+    // Every op here is one word, so op index = word index. Within the
+    // verifier's limit every jump also fits 16 bits.
     let words = e.ops.len();
+    let max = Limits::default().max_insns;
+    if words > max {
+        return Err(BytecodeError::TooLarge { words, max });
+    }
     for &(at, target) in &e.fixups {
         let to = e
             .placed
@@ -379,7 +385,7 @@ pub fn emit(cfg: &Cfg) -> Result<Vec<Op>, BytecodeError> {
             .map(|&(_, w)| w)
             .expect("every jump target is placed");
         let rel = to as i64 - at as i64 - 1;
-        let off = i16::try_from(rel).map_err(|_| BytecodeError::TooLarge { words })?;
+        let off = i16::try_from(rel).map_err(|_| BytecodeError::TooLarge { words, max })?;
         match &mut e.ops[at] {
             Op::Ja { off: o, .. } => *o = off as i32,
             Op::Jmp { off: o, .. } => *o = off,

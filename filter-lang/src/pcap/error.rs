@@ -96,6 +96,8 @@ pub enum ErrorKind {
     BadSize(u64),
     /// Parentheses or brackets nested too deeply.
     TooDeep,
+    /// The expression needs bytecode longer than a program may be.
+    TooLong { words: usize, max: usize },
 }
 
 /// An error with its position.
@@ -135,6 +137,9 @@ impl Error {
             ErrorKind::DivisionByZero => "divide by a non-zero constant",
             ErrorKind::BadSize(_) => "write proto[offset:1], proto[offset:2] or proto[offset:4]",
             ErrorKind::TooDeep => "simplify the expression",
+            ErrorKind::TooLong { .. } => {
+                "use fewer alternatives or less arithmetic, or split the filter across bindings"
+            }
         }
     }
 
@@ -176,6 +181,10 @@ impl fmt::Display for Error {
             ErrorKind::DivisionByZero => write!(f, "division by zero"),
             ErrorKind::BadSize(n) => write!(f, "access size {n} is not 1, 2 or 4"),
             ErrorKind::TooDeep => write!(f, "expression nested too deeply"),
+            ErrorKind::TooLong { words, max } => write!(
+                f,
+                "the expression compiles to {words} instructions, more than the {max} a program may have"
+            ),
         }
     }
 }

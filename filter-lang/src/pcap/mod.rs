@@ -56,12 +56,11 @@ pub fn compile(src: &str) -> Result<Compiled, Error> {
     let target = match atoms::to_filters(&cfg) {
         Ok(f) => Target::Atoms(f),
         Err(reason) => Target::Bytecode {
-            ops: bytecode::emit(&cfg).map_err(|_| {
-                Error::new(
-                    ErrorKind::Unsupported("an expression this large"),
-                    Span::new(0, src.len()),
-                )
-            })?,
+            ops: bytecode::emit(&cfg).map_err(
+                |bytecode::BytecodeError::TooLarge { words, max }| {
+                    Error::new(ErrorKind::TooLong { words, max }, Span::new(0, src.len()))
+                },
+            )?,
             reason,
         },
     };
