@@ -9,26 +9,50 @@
 //! because it needs what xtask has: the kernel images, QEMU command lines
 //! and the serial protocol.
 //!
-//! The release kernel boots with `net.echo` on QEMU user networking; the
-//! host sends `ECHOES` datagrams one at a time through a forwarded port
-//! (the `net-udp-echo` scenario's driver, which checks every echo); the
-//! kernel prints its `NETLAT` line (min/median/max over the replies of
-//! TSC-derived ns and raw TSC cycles). Two machines: plain TCG (ns of the
-//! emulated TSC, which follows the host clock), and TCG with
-//! `-icount shift=0,sleep=off`, where the guest clock advances 1 ns per
-//! guest instruction, so the numbers are instruction counts. Each runs
-//! `RUNS` times; results go to `bench/results/net.{json,md}`.
+//! The release kernel boots with the path's setup; the host sends
+//! `ECHOES` datagrams one at a time (the `net-udp-echo` scenario's driver,
+//! which checks every echo); the kernel prints its `NETLAT` line
+//! (min/median/max over the replies of TSC-derived ns and raw TSC
+//! cycles). Two backends: QEMU user networking (through a forwarded port)
+//! and, when xtask runs as root, a host tap (to the guest's address; the
+//! host is given the guest's MAC up front, so no ARP exchange falls among
+//! the measured frames). Two machines: plain TCG (ns of the emulated TSC,
+//! which follows the host clock), and TCG with `-icount
+//! shift=0,sleep=off`, where the guest clock advances 1 ns per guest
+//! instruction, so the numbers are instruction counts. Each runs `RUNS`
+//! times; results go to `bench/results/net.{json,md}`.
 
 use std::fmt::Write as _;
 use std::time::Duration;
 
 use crate::error::{Error, Result, io};
 use crate::image::{self, BuildOptions, Flavor};
+use crate::net_backend::{USER_GATEWAY, USER_GUEST};
 use crate::net_drivers::{UdpEcho, time_seed};
 use crate::net_report::ReportLine;
 use crate::qemu::{Boot, Machine, Net, Proto};
 use crate::session::{self, Deadline, End, Flow, SerialLog};
+use crate::tap::TapDevice;
 use crate::{paths, qemu};
+
+/// The guest NIC's MAC (`qemu::VIRTIO_NET_DEVICE`).
+const GUEST_MAC: &str = "52:54:00:12:34:56";
+
+/// Where the NIC connects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Backend {
+    User,
+    Tap,
+}
+
+impl Backend {
+    fn name(self) -> &'static str {
+        match self {
+            Backend::User => "user",
+            Backend::Tap => "tap",
+        }
+    }
+}
 
 const ECHOES: u64 = 200;
 const RUNS: usize = 3;
@@ -121,15 +145,39 @@ fn free_udp_port() -> Result<u16> {
         .map_err(io("reserving a UDP port"))
 }
 
-fn run_once(elf: &std::path::Path, mode: &Mode, path: &Path) -> Result<Run> {
-    let port = free_udp_port()?;
+fn run_once(elf: &std::path::Path, mode: &Mode, path: &Path, backend: Backend) -> Result<Run> {
+    // Kept to the end of the run: the tap is deleted when it drops.
+    let (tap, net, to, addresses) = match backend {
+        Backend::User => {
+            let port = free_udp_port()?;
+            (
+                None,
+                Net::User {
+                    forwards: vec![(Proto::Udp, port, path.port)],
+                },
+                std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+                format!("net.ip={USER_GUEST} net.gateway={USER_GATEWAY}"),
+            )
+        }
+        Backend::Tap => {
+            let t = TapDevice::for_test().map_err(|e| Error::Other(e.to_string()))?;
+            crate::tap::set_permanent_neighbour(t.name(), t.guest(), GUEST_MAC)
+                .map_err(|e| Error::Other(e.to_string()))?;
+            let net = Net::Tap {
+                ifname: t.name().to_string(),
+                guest: t.guest(),
+            };
+            let to = std::net::SocketAddr::from((t.guest(), path.port));
+            // No gateway: no ARP request at boot.
+            let ip = format!("net.ip={}", t.guest());
+            (Some(t), net, to, ip)
+        }
+    };
     let mut m = Machine::new(Boot::Kernel {
         elf: elf.to_path_buf(),
-        cmdline: format!("net.ip=10.0.2.15 net.gateway=10.0.2.2 {}", path.cmdline),
+        cmdline: format!("{addresses} {}", path.cmdline),
     });
-    m.net = Net::User {
-        forwards: vec![(Proto::Udp, port, path.port)],
-    };
+    m.net = net;
     m.extra_args = mode.extra.iter().map(|s| s.to_string()).collect();
     let serial = SerialLog::default();
     let ready = if path.name == "ash-kernel" {
@@ -147,7 +195,7 @@ fn run_once(elf: &std::path::Path, mode: &Mode, path: &Path) -> Result<Run> {
                 count: ECHOES,
                 seed: time_seed(),
             }
-            .exchange(port)
+            .exchange(to)
         })
     };
     let out = session::run(
@@ -160,11 +208,13 @@ fn run_once(elf: &std::path::Path, mode: &Mode, path: &Path) -> Result<Run> {
     let checked = driver
         .join()
         .unwrap_or_else(|_| Err("the echo driver panicked".into()));
+    drop(tap);
     if out.end != End::Exited(qemu::GuestExit::Success) || checked.is_err() {
         return Err(Error::Other(format!(
-            "echo run ({} {}) failed: {:?}; driver: {:?}; last lines: {:?}",
+            "echo run ({} {} {}) failed: {:?}; driver: {:?}; last lines: {:?}",
             mode.name,
             path.name,
+            backend.name(),
             out.end,
             checked.err(),
             out.lines.iter().rev().take(5).collect::<Vec<_>>()
@@ -210,79 +260,98 @@ pub fn run() -> Result<()> {
         json,
         "  \"what\": \"in-guest time from frame arrival (RX interrupt or poll) to the transmit of the UDP echo, per path\",\n  \"echoes_per_run\": {ECHOES},\n  \"runs\": {RUNS},\n  \"results\": ["
     );
+    let backends = match crate::tap::check_possible() {
+        Ok(()) => vec![Backend::User, Backend::Tap],
+        Err(e) => {
+            eprintln!("bench net: no tap rows ({e}): user networking only");
+            vec![Backend::User]
+        }
+    };
     let mut md = format!(
         "# Network path: arrival to the echo's transmit\n\n\
-         Release kernel, QEMU `pc`, virtio-net on user networking; {ECHOES} echoes per run, \
-         {RUNS} runs per machine and path. Per run the guest reports min/median over its \
-         replies; the table gives the minimum over runs of the per-run minimum and the median \
-         of the per-run medians. Under `-icount shift=0,sleep=off` 1 ns = 1 guest instruction.\n\n\
-         | path | machine | min | median | arrival to read (ring): min / median |\n| --- | --- | ---: | ---: | ---: |\n"
+         Release kernel, QEMU `pc`, virtio-net on QEMU user networking (`user`: datagrams \
+         through a forwarded port) and on a host tap (`tap`: datagrams to the guest's address; \
+         the host knows the guest's MAC up front, so no ARP exchange is measured); {ECHOES} \
+         echoes per run, {RUNS} runs per machine, path and backend. Per run the guest reports \
+         min/median over its replies; the table gives the minimum over runs of the per-run \
+         minimum and the median of the per-run medians. Under `-icount shift=0,sleep=off` \
+         1 ns = 1 guest instruction.\n\n\
+         | path | backend | machine | min | median | arrival to read (ring): min / median |\n| --- | --- | --- | ---: | ---: | ---: |\n"
     );
     let all = echo_paths();
     let mut first = true;
     for path in &all {
-        for mode in MODES.iter() {
-            let mut runs = Vec::new();
-            for r in 0..RUNS {
-                eprintln!(
-                    "bench net: {} {} run {}/{RUNS}",
+        for backend in &backends {
+            for mode in MODES.iter() {
+                let mut runs = Vec::new();
+                for r in 0..RUNS {
+                    eprintln!(
+                        "bench net: {} {} {} run {}/{RUNS}",
+                        path.name,
+                        backend.name(),
+                        mode.name,
+                        r + 1
+                    );
+                    runs.push(run_once(&kernel.elf, mode, path, *backend)?);
+                }
+                let min_ns = runs.iter().map(|r| r.ns[0]).min().unwrap_or(0);
+                let med_ns = median(runs.iter().map(|r| r.ns[1]).collect());
+                let read = runs.iter().filter_map(|r| r.read_ns).collect::<Vec<_>>();
+                let read_cell = if read.is_empty() {
+                    String::from("—")
+                } else {
+                    let rmin = read.iter().map(|r| r[0]).min().unwrap_or(0);
+                    let rmed = median(read.iter().map(|r| r[1]).collect());
+                    format!("{rmin} / {rmed}")
+                };
+                let per_run: Vec<String> = runs
+                    .iter()
+                    .map(|r| {
+                        format!(
+                            "{{\"ns\": [{}, {}, {}], \"cycles\": [{}, {}, {}], \"read_ns\": {}}}",
+                            r.ns[0],
+                            r.ns[1],
+                            r.ns[2],
+                            r.cycles[0],
+                            r.cycles[1],
+                            r.cycles[2],
+                            r.read_ns
+                                .map_or("null".into(), |x| format!("[{}, {}]", x[0], x[1]))
+                        )
+                    })
+                    .collect();
+                let _ = writeln!(
+                    json,
+                    "    {}{{\"path\": \"{}\", \"path_note\": \"{}\", \"backend\": \"{}\", \"machine\": \"{}\", \"note\": \"{}\", \"min_ns\": {min_ns}, \"median_ns\": {med_ns}, \"per_run\": [{}]}}",
+                    if first { "" } else { "," },
                     path.name,
+                    path.what,
+                    backend.name(),
                     mode.name,
-                    r + 1
+                    mode.what,
+                    per_run.join(", ")
                 );
-                runs.push(run_once(&kernel.elf, mode, path)?);
+                first = false;
+                let unit = if mode.name == "tcg-icount" {
+                    "instr"
+                } else {
+                    "ns"
+                };
+                let _ = writeln!(
+                    md,
+                    "| {} ({}) | {} | {} | {min_ns} {unit} | {med_ns} {unit} | {read_cell} |",
+                    path.name,
+                    path.what,
+                    backend.name(),
+                    mode.name
+                );
+                println!(
+                    "net {} {} {}: min {min_ns}, median {med_ns} ({unit}); read {read_cell}",
+                    path.name,
+                    backend.name(),
+                    mode.name
+                );
             }
-            let min_ns = runs.iter().map(|r| r.ns[0]).min().unwrap_or(0);
-            let med_ns = median(runs.iter().map(|r| r.ns[1]).collect());
-            let read = runs.iter().filter_map(|r| r.read_ns).collect::<Vec<_>>();
-            let read_cell = if read.is_empty() {
-                String::from("—")
-            } else {
-                let rmin = read.iter().map(|r| r[0]).min().unwrap_or(0);
-                let rmed = median(read.iter().map(|r| r[1]).collect());
-                format!("{rmin} / {rmed}")
-            };
-            let per_run: Vec<String> = runs
-                .iter()
-                .map(|r| {
-                    format!(
-                        "{{\"ns\": [{}, {}, {}], \"cycles\": [{}, {}, {}], \"read_ns\": {}}}",
-                        r.ns[0],
-                        r.ns[1],
-                        r.ns[2],
-                        r.cycles[0],
-                        r.cycles[1],
-                        r.cycles[2],
-                        r.read_ns
-                            .map_or("null".into(), |x| format!("[{}, {}]", x[0], x[1]))
-                    )
-                })
-                .collect();
-            let _ = writeln!(
-                json,
-                "    {}{{\"path\": \"{}\", \"path_note\": \"{}\", \"machine\": \"{}\", \"note\": \"{}\", \"min_ns\": {min_ns}, \"median_ns\": {med_ns}, \"per_run\": [{}]}}",
-                if first { "" } else { "," },
-                path.name,
-                path.what,
-                mode.name,
-                mode.what,
-                per_run.join(", ")
-            );
-            first = false;
-            let unit = if mode.name == "tcg-icount" {
-                "instr"
-            } else {
-                "ns"
-            };
-            let _ = writeln!(
-                md,
-                "| {} ({}) | {} | {min_ns} {unit} | {med_ns} {unit} | {read_cell} |",
-                path.name, path.what, mode.name
-            );
-            println!(
-                "net {} {}: min {min_ns}, median {med_ns} ({unit}); read {read_cell}",
-                path.name, mode.name
-            );
         }
     }
     json.push_str("  ]\n}\n");

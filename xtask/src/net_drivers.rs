@@ -4,7 +4,7 @@
 //! counters.
 
 use std::io::Write;
-use std::net::{TcpStream, UdpSocket};
+use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::time::{Duration, Instant};
 
 use crate::net_report::ReportLine;
@@ -92,11 +92,17 @@ pub struct UdpEcho {
 pub const ECHO_SIZES: [usize; 7] = [1, 18, 64, 300, 512, 1000, 1472];
 
 impl UdpEcho {
-    /// Sends the datagrams to host port `port` and checks every echo.
-    pub fn exchange(&self, port: u16) -> Result<(), String> {
-        let sock = UdpSocket::bind("127.0.0.1:0").map_err(|e| format!("bind: {e}"))?;
-        sock.connect(("127.0.0.1", port))
-            .map_err(|e| format!("connect to the forwarded port {port}: {e}"))?;
+    /// Sends the datagrams to `to` (a forwarded host port, or the guest's
+    /// address on a tap) and checks every echo.
+    pub fn exchange(&self, to: SocketAddr) -> Result<(), String> {
+        let local = if to.ip().is_loopback() {
+            SocketAddr::from(([127, 0, 0, 1], 0))
+        } else {
+            SocketAddr::from(([0, 0, 0, 0], 0))
+        };
+        let sock = UdpSocket::bind(local).map_err(|e| format!("bind: {e}"))?;
+        sock.connect(to)
+            .map_err(|e| format!("connect to {to}: {e}"))?;
         sock.set_read_timeout(Some(Duration::from_secs(5)))
             .map_err(|e| e.to_string())?;
         let mut rng = Rng::new(self.seed);
@@ -134,7 +140,7 @@ impl HostDriver for UdpEcho {
         }
         .ok_or_else(|| format!("expected a user NIC forwarding a UDP port to 7, got {net:?}"))?;
         wait_ready(serial)?;
-        self.exchange(port)?;
+        self.exchange(SocketAddr::from(([127, 0, 0, 1], port)))?;
         let n = self.count;
         let bind = report(serial, "NETBIND")?;
         if bind.text("name") != Some("udp_echo") {

@@ -24,7 +24,7 @@ use alloc::vec::Vec;
 
 use exo_abi::EnvId;
 use exo_abi::netprobe::{
-    Mode, PORT_DONE, PORT_ECHO_BPF, PORT_ECHO_WASM, PORT_RING_A, PORT_RING_B, PORT_SPIN, ring_param,
+    Mode, PORT_DONE, PORT_ECHO_WASM, PORT_RING_A, PORT_RING_B, PORT_SPIN, ring_param,
 };
 
 use crate::env::{Kernel, RunState, with_kernel};
