@@ -1,6 +1,7 @@
 //! ARP for IPv4 over Ethernet (RFC 826): the request the kernel sends to
 //! announce itself and find a gateway, a filter for replies addressed to
-//! it, and a reply parser. (Answering ARP is a library OS's job.)
+//! it, and a reply parser. (Answering ARP is a library OS's job:
+//! `libos_net::arp`, an ASH the library binds for its address.)
 
 use alloc::vec;
 use alloc::vec::Vec;
