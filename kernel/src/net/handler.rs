@@ -17,8 +17,8 @@ use core::fmt;
 use ash_compiler::reloc::RelocTarget;
 use ash_compiler::runtime::{self, Region, RegionMemory};
 use filter_lang::bpf::ash::{AshEnv, AshHelpers, PacketBinding, RegionBinding};
-use filter_lang::bpf::helpers::HelperFault;
-use filter_lang::bpf::spec::{ProgramSpec, ProgramType};
+use filter_lang::bpf::helpers::{HelperFault, MemFault};
+use filter_lang::bpf::spec::{ProgramSpec, ProgramType, packet_ctx};
 use filter_lang::bpf::verifier::{self, VerifyError};
 use filter_lang::bpf::{Insn, Program};
 
@@ -30,6 +30,8 @@ pub const IFINDEX: u32 = 1;
 /// Slack below the caller's frame admitted for helper reads of the
 /// handler's stack (the trampoline's and helper's frames lie below it).
 const STACK_SLACK: usize = 4096;
+/// Memory areas every run has besides the regions: packet, context, stack.
+const FIXED_AREAS: usize = 3;
 
 /// Why a handler was refused.
 #[derive(Debug)]
@@ -207,6 +209,11 @@ pub struct BpfHandler {
     /// Proven bound on executed instructions per run.
     pub insn_bound: u64,
     regions: Vec<RegionMem>,
+    /// The helpers' view of `regions` (fixed once the regions are built).
+    bindings: Vec<RegionBinding>,
+    /// Reused per run for the memory areas helpers may touch (its capacity
+    /// is reserved at load, so a run allocates nothing).
+    areas: Vec<Region>,
     /// The handler's own counters (`counter_add`).
     pub counters: Vec<u64>,
 }
@@ -238,6 +245,15 @@ impl BpfHandler {
         })
         .map_err(HandlerError::Code)?;
         let regions = regions::build(&spec.regions, source).map_err(HandlerError::Regions)?;
+        let bindings = regions
+            .iter()
+            .map(|r| RegionBinding {
+                base: r.base(),
+                size: r.decl.size,
+                writable: r.decl.writable,
+            })
+            .collect();
+        let areas = Vec::with_capacity(regions.len() + FIXED_AREAS);
         Ok(BpfHandler {
             code,
             entry: compiled.entry,
@@ -245,6 +261,8 @@ impl BpfHandler {
             max_native_stack: compiled.max_native_stack,
             insn_bound: verified.insn_bound,
             regions,
+            bindings,
+            areas,
             counters: alloc::vec![0; spec.counters as usize],
         })
     }
@@ -252,6 +270,16 @@ impl BpfHandler {
     /// Runs the handler on `frame`; returns its verdict (r0) or the fault
     /// that stopped it.
     fn run(&mut self, frame: &[u8], env: &mut dyn AshEnv) -> Result<u64, HelperFault> {
+        // The verifier's proofs assume packets of at most MAX_PACKET_LEN
+        // bytes (frame checks already cap them far lower; keep the
+        // assumption explicit where the context is built).
+        if frame.len() as u64 > packet_ctx::MAX_PACKET_LEN {
+            return Err(HelperFault::Memory(MemFault {
+                addr: frame.as_ptr() as u64,
+                len: frame.len(),
+                write: false,
+            }));
+        }
         let ctx = PacketCtx {
             data: frame.as_ptr() as u64,
             data_end: frame.as_ptr() as u64 + frame.len() as u64,
@@ -267,21 +295,13 @@ impl BpfHandler {
             // (read-only) for the call; the code calls no helpers.
             return Ok(unsafe { runtime::call_without_helpers(entry, ctx_addr, 0) });
         }
-        let bindings: Vec<RegionBinding> = self
-            .regions
-            .iter()
-            .map(|r| RegionBinding {
-                base: r.base(),
-                size: r.decl.size,
-                writable: r.decl.writable,
-            })
-            .collect();
         // Helper pointer arguments may point into the handler's own stack
         // frames, which lie just below this function's frame.
         let marker = 0u8;
         let top = core::ptr::addr_of!(marker) as u64;
         let stack_len = self.max_native_stack + STACK_SLACK;
-        let mut areas: Vec<Region> = Vec::with_capacity(self.regions.len() + 3);
+        let areas = &mut self.areas;
+        areas.clear();
         areas.push(Region {
             start: ctx.data,
             len: frame.len(),
@@ -303,7 +323,7 @@ impl BpfHandler {
             writable: r.decl.writable,
         }));
         let mut helpers = AshHelpers {
-            regions: &bindings,
+            regions: &self.bindings,
             packet: PacketBinding {
                 addr: ctx.data,
                 len: frame.len() as u32,
@@ -315,7 +335,7 @@ impl BpfHandler {
         // are borrowed, the regions are owned by `self` (borrowed mutably
         // here, so nothing else touches them), and the stack window lies
         // below this frame, where only the handler's frames live.
-        let mut mem = unsafe { RegionMemory::new(&areas) };
+        let mut mem = unsafe { RegionMemory::new(areas) };
         // SAFETY: as for `call_without_helpers` above; the helpers and the
         // memory describe exactly the regions the verifier was told about.
         unsafe { runtime::call(entry, ctx_addr, 0, &mut helpers, &mut mem) }
