@@ -1,0 +1,103 @@
+//! An object's way into the kernel, as `kernel/src/net/binding.rs`
+//! (`object_parts`) and `kernel/src/net/handler.rs` (`BpfHandler::load`)
+//! take it: the bytes are untrusted, so they are decoded strictly; a
+//! filter program is refused (the kernel has no engine for it); a BPF
+//! handler must be a `packet` program and is verified, without its source
+//! spans, against the object's declarations with the verifier's default
+//! limits (an object cannot raise them). Compilation is the engines' part
+//! ([`crate::engine`]).
+
+use filter_lang::bpf::insn::Insn;
+use filter_lang::bpf::spec::{ProgramSpec, ProgramType};
+use filter_lang::bpf::verifier::{Verified, VerifyError, verify};
+use filter_lang::bpf::{Program, Span};
+use filter_lang::object::{self, HandlerCode, Object, ObjectError};
+use std::fmt;
+
+/// A BPF handler the kernel would accept: its words, what the verifier was
+/// told, and what it proved.
+#[derive(Clone, Debug)]
+pub struct Handler {
+    pub words: Vec<Insn>,
+    pub spec: ProgramSpec,
+    pub verified: Verified,
+}
+
+/// An object the kernel would accept.
+#[derive(Clone, Debug)]
+pub struct Download {
+    pub object: Object,
+    /// The BPF handler, when the object has one.
+    pub handler: Option<Handler>,
+}
+
+/// Why the kernel would refuse an object.
+#[derive(Debug)]
+pub enum Refusal {
+    /// The decoder's verdict.
+    Object(ObjectError),
+    /// Filters only bytecode can express have no kernel engine.
+    FilterProgram,
+    /// A handler must be a `packet` program.
+    NotPacket(ProgramType),
+    /// The verifier's report (without spans, as the kernel verifies).
+    Verify(Box<VerifyError>),
+    /// A WebAssembly handler: the kernel validates it with wasmi, which
+    /// these host tests do not link.
+    Wasm,
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refusal::Object(e) => write!(f, "invalid object: {e}"),
+            Refusal::FilterProgram => write!(f, "filter programs are not supported"),
+            Refusal::NotPacket(t) => write!(f, "a handler must be a `packet` program, not `{t}`"),
+            Refusal::Verify(e) => write!(f, "verifier: {e}"),
+            Refusal::Wasm => write!(f, "WebAssembly handlers are validated by wasmi"),
+        }
+    }
+}
+
+/// Takes `bytes` as the kernel's bind path does.
+pub fn download(bytes: &[u8]) -> Result<Download, Refusal> {
+    let object = object::decode(bytes).map_err(Refusal::Object)?;
+    if object.filter_program.is_some() {
+        return Err(Refusal::FilterProgram);
+    }
+    let handler = match &object.handler {
+        None => None,
+        Some(_) if object.ty != ProgramType::Packet => return Err(Refusal::NotPacket(object.ty)),
+        Some(HandlerCode::Wasm(_)) => return Err(Refusal::Wasm),
+        Some(HandlerCode::Bpf(words)) => {
+            let spec = object.spec();
+            let verified = verify(&Program::from_words(words.clone()), &spec)
+                .map_err(|e| Refusal::Verify(Box::new(e)))?;
+            Some(Handler {
+                words: words.clone(),
+                spec,
+                verified,
+            })
+        }
+    };
+    Ok(Download { object, handler })
+}
+
+/// Where the object's source map says word `pc` came from.
+pub fn source_span(object: &Object, pc: usize) -> Option<Span> {
+    object.source_map.as_ref()?.spans.get(pc).copied().flatten()
+}
+
+/// Compiles a handler-language source as `exo-filter compile` does and
+/// encodes its object (source map naming `name`).
+///
+/// # Panics
+/// When the source does not compile (the error is rendered) or the object
+/// does not encode.
+pub fn build(name: &str, source: &str) -> (filter_lang::dsl::Compiled, Vec<u8>) {
+    let c = filter_lang::dsl::compile(source)
+        .unwrap_or_else(|e| panic!("{name}: {}", e.render(source)));
+    let bytes = object::encode(&c.object(name))
+        .unwrap_or_else(|e| panic!("{name}: the object does not encode: {e}"));
+    (c, bytes)
+}
