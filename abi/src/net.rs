@@ -29,8 +29,11 @@ pub enum NetCall {
     /// `(binding, env)`: the owner of `binding` allows environment `env` to
     /// install filters that overlap the binding's.
     Grant = 66,
-    /// `(binding, env)`: withdraws that permission (bindings `env` already
-    /// installed stay; later ones are checked again).
+    /// `(binding, env)`: withdraws that permission. The revocation is
+    /// visible and immediate: `env`'s bindings that overlap another
+    /// owner's binding without a grant are broken (removed, their pages
+    /// unpinned, their export entries cleared); later binds are checked
+    /// again.
     RevokeGrant = 67,
     /// `(frame, len)`: transmits `len` bytes (14..=1514) at `frame` after
     /// checking them against the caller's transmit filter (see

@@ -140,6 +140,11 @@ pub const fn pattern_byte(seq: u64, j: u64) -> u8 {
 /// overlap of its ring binding. Reply word 0: 0 or an error code.
 pub const PROC_GRANT_ME: u64 = 0;
 
+/// LRPC procedure a [`Mode::RingEcho`] parent serves: revoke the grant
+/// [`PROC_GRANT_ME`] gave the caller (which breaks the caller's
+/// overlapping bindings). Reply word 0: 0 or an error code.
+pub const PROC_REVOKE_ME: u64 = 1;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -90,15 +90,15 @@ impl Demux {
     /// would overlap without permission: one owned by someone else whose
     /// owner granted `owner` nothing. The kernel's own bindings are never
     /// checked (it is trusted), but environments must not overlap them.
-    fn conflict(
+    fn conflict<'f>(
         &self,
         owner: hooks::OwnerId,
-        filters: &[filter_lang::filter::Filter],
+        filters: impl IntoIterator<Item = &'f filter_lang::filter::Filter>,
     ) -> Result<(), BindError> {
         if owner == KERNEL_OWNER {
             return Ok(());
         }
-        for (i, f) in filters.iter().enumerate() {
+        for (i, f) in filters.into_iter().enumerate() {
             for fid in self.classifier.conflicts(f) {
                 let Some(bid) = self.classifier.owner(fid).map(BindingId) else {
                     continue;
@@ -291,6 +291,17 @@ impl Demux {
     /// Installed bindings.
     pub fn bindings(&self) -> impl Iterator<Item = &Binding> {
         self.bindings.iter().flatten()
+    }
+
+    /// `owner`'s bindings that overlap another owner's binding without
+    /// that owner's grant (after a `RevokeGrant`): the bindings a
+    /// revocation breaks.
+    pub fn unpermitted_bindings_of(&self, owner: hooks::OwnerId) -> Vec<BindingId> {
+        self.bindings()
+            .filter(|b| b.owner == owner)
+            .map(|b| b.id)
+            .filter(|&id| self.conflict(owner, self.filters_of(id)).is_err())
+            .collect()
     }
 
     /// Filters in the classifier.

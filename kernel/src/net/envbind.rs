@@ -296,6 +296,17 @@ fn grant(k: &mut Kernel, id: EnvId, b: u64, to: u64, on: bool) -> Result<(), Err
             x.grants.push(owner(to));
         }
     });
+    if !on {
+        // Visible revocation: the grantee's bindings that overlapped `b`
+        // under the grant are broken now (removed, pages unpinned, export
+        // entries cleared), so it receives none of the owner's frames
+        // from here on. Its calls on them return `NoSuchBinding`.
+        let broken = super::with_demux(|d| d.unpermitted_bindings_of(owner(to)));
+        for x in broken {
+            log::info!("net: {x} of env {} broken: {b}'s grant revoked", to.0);
+            remove(k, x);
+        }
+    }
     Ok(())
 }
 

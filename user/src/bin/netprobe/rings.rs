@@ -5,7 +5,7 @@
 
 use core::sync::atomic::{AtomicU32, Ordering};
 
-use exo_abi::netprobe::{self, Mode, PORT_RING_A, PROC_GRANT_ME};
+use exo_abi::netprobe::{self, Mode, PORT_RING_A, PROC_GRANT_ME, PROC_REVOKE_ME};
 use exo_abi::{EnvId, Error};
 use exo_user::libos_core::lrpc::{self, CallError};
 use exo_user::libos_core::{api as core_api, export as core_export};
@@ -24,6 +24,15 @@ static RING_BINDING: AtomicU32 = AtomicU32::new(u32::MAX);
 fn grant_me(caller: EnvId, _a: [u64; 4]) -> Result<[u64; 4], u64> {
     let b = BindingId(RING_BINDING.load(Ordering::Acquire));
     match api::grant(b, caller) {
+        Ok(()) => Ok([0; 4]),
+        Err(e) => Ok([e.code(), 0, 0, 0]),
+    }
+}
+
+/// `PROC_REVOKE_ME`: withdraws that permission again.
+fn revoke_me(caller: EnvId, _a: [u64; 4]) -> Result<[u64; 4], u64> {
+    let b = BindingId(RING_BINDING.load(Ordering::Acquire));
+    match api::revoke_grant(b, caller) {
         Ok(()) => Ok([0; 4]),
         Err(e) => Ok([e.code(), 0, 0, 0]),
     }
@@ -62,6 +71,7 @@ pub fn ring_echo(param: u64) -> Result<(), Check> {
             2,
             "exporting the grant procedure",
             lrpc::export(PROC_GRANT_ME as usize, grant_me)
+                .and_then(|()| lrpc::export(PROC_REVOKE_ME as usize, revoke_me))
                 .and_then(|()| crate::decline_slice_end()),
         )?;
         Some(ok(
@@ -191,8 +201,38 @@ pub fn overlapper(start: Start, port: u64) -> Result<(), Check> {
         r,
         Error::FilterConflict,
     )?;
-    ok(6, "unbinding", api::unbind(id))?;
-    println!("netprobe: overlap accepted after the grant, then unbound");
+    that(
+        6,
+        "the granted binding is live in the export",
+        libos_net::export::binding(id.0).is_some(),
+    )?;
+    // Visible revocation: the owner withdraws the grant and the kernel
+    // breaks the binding that depended on it.
+    let reply = lrpc::call(start.parent, PROC_REVOKE_ME, [0; 4]);
+    that(
+        7,
+        "the owner revoked the grant",
+        matches!(reply, Ok([0, ..])),
+    )?;
+    that(
+        8,
+        "the revoked binding is gone from the export",
+        libos_net::export::binding(id.0).is_none(),
+    )?;
+    refused(
+        9,
+        "unbinding a binding the revocation broke",
+        api::unbind(id),
+        Error::NoSuchBinding,
+    )?;
+    let r = api::bind(&b, &mut msg).map(|b| b.0).map_err(|r| r.error);
+    refused(
+        10,
+        "binding again without the grant",
+        r,
+        Error::FilterConflict,
+    )?;
+    println!("netprobe: overlap accepted after the grant, broken by its revocation");
     Ok(())
 }
 
