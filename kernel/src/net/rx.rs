@@ -3,8 +3,9 @@
 //! to its binding: the handler runs at once (with the shared `AshHelpers`:
 //! `send_frame` is the TX path, `wake_owner` the environment hook), and
 //! frames it delivers (or every frame, without a handler) go to the
-//! binding's sink. Frames no filter takes go to the default receiver's
-//! ring when an environment asked to be it, and are dropped otherwise.
+//! binding's sink. Frames no filter takes go to the default receiver when
+//! one asked to be it (its handler, then its ring or sink, exactly as if
+//! its filters had taken them), and are dropped otherwise.
 
 use filter_lang::bpf::ash::{AshEnv, SendError};
 use filter_lang::bpf::spec::verdict;
@@ -97,7 +98,9 @@ fn on_frame(bytes: &[u8], arrival: Arrival) {
         let Some(id) = d.classify(bytes) else {
             match d.default_binding().and_then(|id| d.binding_mut(id)) {
                 Some(b) => {
-                    to_sink(b, bytes, arrival);
+                    // As if its filters had taken the frame: its handler
+                    // (if any) runs first, then its sink.
+                    deliver(b, bytes, arrival);
                     super::export::write_binding(b);
                 }
                 None => bump(&COUNTERS.drop_unclaimed),

@@ -246,6 +246,13 @@ crate::kernel_test! {
         let mut spec = BindingSpec::kernel("default-test", Vec::new());
         spec.default = true;
         spec.sink = Some(Box::new(queue.clone()));
+        // A handler that delivers every frame: it runs on unclaimed frames
+        // before the sink, as for frames a filter takes.
+        let deliver_all = vec![
+            filter_lang::bpf::Insn::new(0xb7, 0, 0, 0, verdict::DELIVER as i32),
+            filter_lang::bpf::Insn::new(0x95, 0, 0, 0, 0),
+        ];
+        spec.handler = Some((HandlerCode::Bpf(deliver_all), ProgramSpec::new(ProgramType::Packet)));
         let id = super::install(spec)?;
         let mut second = BindingSpec::kernel("second-default", Vec::new());
         second.default = true;
@@ -264,7 +271,9 @@ crate::kernel_test! {
                 }
             }
         }
+        let (matches, runs) = super::with_binding(id, |b| (b.stats.matches, b.stats.handler_runs)).unwrap_or_default();
         super::remove(id)?;
+        ensure!(runs >= 1 && runs == matches, "the default receiver's handler ran {runs} times for {matches} frames");
         ensure!(matches!(taken, Err(BindError::DefaultTaken(d)) if d == id), "a second default receiver was accepted: {:?}", taken.err());
         ensure!(reply.is_some(), "the gateway's ARP reply did not reach the default receiver within 2 s");
         let after = super::counters();
