@@ -73,6 +73,14 @@ pub fn build(manifest: &Path, out: &Path) {
     ] {
         write(out, name, &filter_only(&format!("udp dst port {port}")));
     }
+    // `len` needs a filter program: the object carries bytecode, no atoms.
+    let program = filter_only(&format!(
+        "udp dst port {} and len > {}",
+        exo_abi::netprobe::PORT_PROGRAM,
+        exo_abi::netprobe::PROGRAM_MIN_LEN
+    ));
+    assert!(program.filter_program.is_some() && program.filters.is_empty());
+    write(out, "program_ring.xo", &program);
     write(
         out,
         "bystander.xo",

@@ -24,11 +24,17 @@ pub const PORT_SPOOF: u16 = 7003;
 pub const PORT_DONE: u16 = 7100;
 /// UDP port of the vectoring handler (`examples/vector_payload.exo`).
 pub const PORT_VECTOR: u16 = 6000;
+/// UDP port of the filter-program ring: its filter, `udp dst port 7011
+/// and len > PROGRAM_MIN_LEN`, needs a filter program (`len`).
+pub const PORT_PROGRAM: u16 = 7011;
+/// Frames to [`PORT_PROGRAM`] must be longer than this for the program
+/// to take them.
+pub const PROGRAM_MIN_LEN: usize = 400;
 /// EtherType of the bystander's binding (IEEE local experimental 1).
 pub const ETHERTYPE_BYSTANDER: u16 = 0x88B5;
 
 /// Every UDP port the host side must reach.
-pub const UDP_PORTS: [u16; 7] = [
+pub const UDP_PORTS: [u16; 8] = [
     PORT_ECHO_BPF,
     PORT_ECHO_WASM,
     PORT_SPIN,
@@ -36,6 +42,7 @@ pub const UDP_PORTS: [u16; 7] = [
     PORT_RING_B,
     PORT_DONE,
     PORT_VECTOR,
+    PORT_PROGRAM,
 ];
 
 /// What a netprobe does.
@@ -76,13 +83,29 @@ pub enum Mode {
     /// against [`pattern_byte`] and every checksum against its own sum,
     /// and ends after the datagrams of its [`host_param`].
     Vector = 9,
+    /// Binds a ring with a filter program ([`PORT_PROGRAM`], frames longer
+    /// than [`PROGRAM_MIN_LEN`]) and reads `param` datagrams of a `pattern`
+    /// request: exactly the long ones, in order, byte for byte. Echoes
+    /// each through the transmit filter (allowed by the program half of
+    /// the rule) and checks that a short reply from the same port is
+    /// refused.
+    ProgramRing = 10,
 }
 
 impl Mode {
     pub fn from_u8(v: u8) -> Option<Mode> {
         use Mode::*;
         [
-            EchoBpf, EchoWasm, RingEcho, Overlapper, Spoof, FuelSpin, Hostile, Bystander, Vector,
+            EchoBpf,
+            EchoWasm,
+            RingEcho,
+            Overlapper,
+            Spoof,
+            FuelSpin,
+            Hostile,
+            Bystander,
+            Vector,
+            ProgramRing,
         ]
         .into_iter()
         .find(|m| *m as u8 == v)

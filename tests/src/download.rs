@@ -1,10 +1,11 @@
 //! An object's way into the kernel, as `kernel/src/net/binding.rs`
 //! (`object_parts`) and `kernel/src/net/handler.rs` (`BpfHandler::load`)
 //! take it: the bytes are untrusted, so they are decoded strictly; a
-//! filter program is refused (the kernel has no engine for it); a BPF
-//! handler must be a `packet` program and is verified, without its source
-//! spans, against the object's declarations with the verifier's default
-//! limits (an object cannot raise them). Compilation is the engines' part
+//! filter program must not call and is verified as a `packet` program
+//! (`kernel/src/net/demux.rs`); a BPF handler must be a `packet` program
+//! and is verified, without its source spans, against the object's
+//! declarations with the verifier's default limits (an object cannot
+//! raise them). Compilation is the engines' part
 //! ([`crate::engine`]).
 
 use filter_lang::bpf::insn::Insn;
@@ -29,6 +30,8 @@ pub struct Download {
     pub object: Object,
     /// The BPF handler, when the object has one.
     pub handler: Option<Handler>,
+    /// What the verifier proved of the filter program, when there is one.
+    pub filter_program: Option<Verified>,
 }
 
 /// Why the kernel would refuse an object.
@@ -36,8 +39,10 @@ pub struct Download {
 pub enum Refusal {
     /// The decoder's verdict.
     Object(ObjectError),
-    /// Filters only bytecode can express have no kernel engine.
-    FilterProgram,
+    /// A filter program that calls (at this instruction).
+    FilterProgramCalls(usize),
+    /// The verifier's report on the filter program.
+    FilterProgram(Box<VerifyError>),
     /// A handler must be a `packet` program.
     NotPacket(ProgramType),
     /// The verifier's report (without spans, as the kernel verifies).
@@ -51,7 +56,10 @@ impl fmt::Display for Refusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Refusal::Object(e) => write!(f, "invalid object: {e}"),
-            Refusal::FilterProgram => write!(f, "filter programs are not supported"),
+            Refusal::FilterProgramCalls(pc) => {
+                write!(f, "filter program: instruction {pc} is a call")
+            }
+            Refusal::FilterProgram(e) => write!(f, "filter program: verifier: {e}"),
             Refusal::NotPacket(t) => write!(f, "a handler must be a `packet` program, not `{t}`"),
             Refusal::Verify(e) => write!(f, "verifier: {e}"),
             Refusal::Wasm => write!(f, "WebAssembly handlers are validated by wasmi"),
@@ -62,9 +70,22 @@ impl fmt::Display for Refusal {
 /// Takes `bytes` as the kernel's bind path does.
 pub fn download(bytes: &[u8]) -> Result<Download, Refusal> {
     let object = object::decode(bytes).map_err(Refusal::Object)?;
-    if object.filter_program.is_some() {
-        return Err(Refusal::FilterProgram);
-    }
+    let filter_program = match &object.filter_program {
+        None => None,
+        Some(words) => {
+            if let Some(pc) = words
+                .iter()
+                .position(|i| i.code & 0x07 == 0x05 && i.code & 0xF0 == 0x80)
+            {
+                return Err(Refusal::FilterProgramCalls(pc));
+            }
+            let spec = ProgramSpec::new(ProgramType::Packet);
+            Some(
+                verify(&Program::from_words(words.clone()), &spec)
+                    .map_err(|e| Refusal::FilterProgram(Box::new(e)))?,
+            )
+        }
+    };
     let handler = match &object.handler {
         None => None,
         Some(_) if object.ty != ProgramType::Packet => return Err(Refusal::NotPacket(object.ty)),
@@ -80,7 +101,11 @@ pub fn download(bytes: &[u8]) -> Result<Download, Refusal> {
             })
         }
     };
-    Ok(Download { object, handler })
+    Ok(Download {
+        object,
+        handler,
+        filter_program,
+    })
 }
 
 /// Where the object's source map says word `pc` came from.

@@ -507,3 +507,42 @@ fn nothing_wraps_in_either_engine() {
     assert_eq!(out[0..8], ((1u64 << 32) + 5).to_be_bytes());
     assert_eq!(out[8..12], 1u32.to_be_bytes());
 }
+
+#[test]
+fn filter_programs_are_verified_and_calls_refused() {
+    use exo_tests::download::Refusal;
+    use filter_lang::bpf::insn::Insn;
+    let (_, bytes) = build("len.exo", "filter \"udp and len > 100\"\n");
+    let d = download(&bytes).unwrap_or_else(|e| panic!("the kernel refuses it: {e}"));
+    let words = d
+        .object
+        .filter_program
+        .clone()
+        .expect("`len` needs a filter program");
+    assert!(d.object.filters.is_empty() && d.filter_program.is_some());
+    // The program's verdicts are the expression's.
+    let p = Handler {
+        words,
+        spec: filter_lang::bpf::spec::ProgramSpec::new(filter_lang::bpf::spec::ProgramType::Packet),
+        verified: d.filter_program.clone().unwrap(),
+    };
+    let frames = [
+        udp_frame(1, 9, &[0u8; 100]),
+        udp_frame(1, 9, b"x"),
+        frames::tcp_frame(1, 9, 0x10, &[0u8; 100]),
+    ];
+    let ls = run(&p, &[], &frames);
+    let verdicts: Vec<u64> = ls.runs.iter().map(|r| r.verdict.unwrap()).collect();
+    assert_eq!(verdicts, [1, 0, 0]);
+    // A filter program that calls a helper is refused at its instruction.
+    let mut object = d.object.clone();
+    object.filter_program = Some(vec![
+        Insn::new(0x85, 0, 0, 0, 5),
+        Insn::new(0x95, 0, 0, 0, 0),
+    ]);
+    let bytes = filter_lang::object::encode(&object).unwrap();
+    assert!(matches!(
+        download(&bytes),
+        Err(Refusal::FilterProgramCalls(0))
+    ));
+}

@@ -210,7 +210,7 @@ fn net_asleep() -> Scenario {
 /// Guest UDP ports the network environment tests use
 /// (`exo_abi::netprobe::UDP_PORTS`; xtask depends on no project crate).
 fn exo_ports() -> Vec<u16> {
-    vec![7, 7007, 7008, 7001, 7002, 7100, 6000]
+    vec![7, 7007, 7008, 7001, 7002, 7100, 6000, 7011]
 }
 
 /// The environment tests (hostile probes in ring 3), in their own boot

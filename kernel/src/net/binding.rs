@@ -14,6 +14,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
+use filter_lang::bpf::Insn;
 use filter_lang::bpf::spec::ProgramSpec;
 use filter_lang::filter::{Filter, FilterId, InsertError};
 use filter_lang::object::{self, ObjectError};
@@ -39,8 +40,14 @@ pub struct BindingSpec {
     pub owner: OwnerId,
     /// A name for listings and logs.
     pub name: String,
-    /// Frames taken: the disjunction of these filters (at least one).
+    /// Frames taken: the disjunction of these filters (at least one, or
+    /// a filter program).
     pub filters: Vec<Filter>,
+    /// A `packet` program returning 1 for frames to take, for filters the
+    /// atoms cannot express. It sees only frames no atom filter takes (so
+    /// it can never take another owner's traffic); programs are tried in
+    /// install order.
+    pub filter_program: Option<Vec<Insn>>,
     /// The handler's code and what the verifier must be told.
     pub handler: Option<(HandlerCode, ProgramSpec)>,
     /// Where the handler's regions live.
@@ -65,6 +72,7 @@ impl BindingSpec {
             owner: super::hooks::KERNEL_OWNER,
             name: String::from(name),
             filters,
+            filter_program: None,
             handler: None,
             regions: RegionSource::Kernel,
             sink: None,
@@ -84,7 +92,13 @@ pub enum BindError {
     NoFilter,
     /// Filter programs (filters the atoms cannot express) have no kernel
     /// engine yet.
-    FilterProgramUnsupported,
+    /// The filter program was refused (verifier, JIT or placement).
+    FilterProgram(HandlerError),
+    /// A filter program may not call (helpers or local functions): it
+    /// decides, it does not act.
+    FilterProgramCalls {
+        pc: usize,
+    },
     Handler(HandlerError),
     Insert(InsertError),
     /// The classifier could not be compiled or placed.
@@ -116,9 +130,11 @@ impl fmt::Display for BindError {
         match self {
             Self::Object(e) => write!(f, "object: {e}"),
             Self::NoFilter => write!(f, "a binding needs at least one filter"),
-            Self::FilterProgramUnsupported => write!(
+            Self::FilterProgram(e) => write!(f, "filter program: {e}"),
+            Self::FilterProgramCalls { pc } => write!(
                 f,
-                "filter programs are not supported by the kernel yet; express the filter with atoms"
+                "filter program: instruction {pc} is a call; a filter program may only \
+                 read the frame and return 1 (take) or 0"
             ),
             Self::Handler(e) => write!(f, "handler: {e}"),
             Self::Insert(e) => write!(f, "classifier: {e}"),
@@ -187,6 +203,9 @@ pub struct Binding {
     /// `send_frame` (environment bindings only; empty for the kernel's).
     pub(super) tx_filters: Vec<Filter>,
     pub handler: Option<Handler>,
+    /// Its filter program, verified and compiled (see
+    /// [`BindingSpec::filter_program`]).
+    pub(super) filter_program: Option<Handler>,
     pub(super) sink: Option<Box<dyn FrameSink>>,
     /// Slots of its receive ring (0: none).
     pub ring_slots: u32,
@@ -239,6 +258,7 @@ impl Binding {
 /// What an object holds, checked for the kernel's engines.
 pub struct ObjectParts {
     pub filters: Vec<Filter>,
+    pub filter_program: Option<Vec<Insn>>,
     pub handler: Option<(HandlerCode, ProgramSpec)>,
 }
 
@@ -247,9 +267,6 @@ pub struct ObjectParts {
 /// run. The handler is verified (or validated) and compiled at install.
 pub fn object_parts(bytes: &[u8], fuel: u64) -> Result<ObjectParts, BindError> {
     let obj = object::decode(bytes).map_err(BindError::Object)?;
-    if obj.filter_program.is_some() {
-        return Err(BindError::FilterProgramUnsupported);
-    }
     let spec = obj.spec();
     let handler = obj.handler.map(|code| {
         let code = match code {
@@ -260,6 +277,7 @@ pub fn object_parts(bytes: &[u8], fuel: u64) -> Result<ObjectParts, BindError> {
     });
     Ok(ObjectParts {
         filters: obj.filters,
+        filter_program: obj.filter_program,
         handler,
     })
 }
@@ -273,13 +291,14 @@ pub fn spec_from_object(
     sink: Option<Box<dyn FrameSink>>,
 ) -> Result<BindingSpec, BindError> {
     let parts = object_parts(bytes, exo_abi::net::DEFAULT_FUEL)?;
-    if parts.filters.is_empty() {
+    if parts.filters.is_empty() && parts.filter_program.is_none() {
         return Err(BindError::NoFilter);
     }
     Ok(BindingSpec {
         owner,
         name: String::from(name),
         filters: parts.filters,
+        filter_program: parts.filter_program,
         handler: parts.handler,
         regions: RegionSource::Kernel,
         sink,

@@ -7,11 +7,23 @@
 //! table the compiled code stays and the tables are updated in place,
 //! otherwise the classifier is recompiled and the new code placed before
 //! the old is freed. Removal works the same way.
+//!
+//! **Filter programs** (bindings whose filter the atoms cannot express:
+//! `len`, arithmetic, variable offsets) cannot be merged or checked for
+//! overlap, so they rank below every atom filter: a frame no atom filter
+//! takes is offered to the filter programs in install order, and the
+//! first that returns 1 takes it; then the default receiver. A program
+//! therefore never takes a frame another owner's atoms claim. Programs are
+//! verified (`packet` type), may not call, and are JIT-compiled like
+//! handlers.
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 
 use ash_compiler::trie::{self, LeafTables, TrieOptions};
+use filter_lang::bpf::Insn;
+use filter_lang::bpf::ash::{AshEnv, SendError};
+use filter_lang::bpf::spec::{ProgramSpec, ProgramType};
 use filter_lang::filter::{Classifier, FilterId};
 
 use super::binding::{BindError, Binding, BindingId, BindingSpec, BindingStats};
@@ -47,7 +59,59 @@ pub struct Demux {
     bindings: Vec<Option<Binding>>,
     /// The binding that receives frames no filter takes.
     default: Option<BindingId>,
+    /// Bindings with a filter program, in install order.
+    programs: Vec<BindingId>,
     pub stats: DemuxStats,
+}
+
+/// The compiled atom classifier, borrowed apart from the bindings.
+#[derive(Clone, Copy)]
+pub struct Atoms<'a>(Option<&'a PlacedTrie>);
+
+impl Atoms<'_> {
+    /// The binding whose atom filter takes `frame`, if any.
+    pub fn classify(&self, frame: &[u8]) -> Option<BindingId> {
+        let t = self.0?;
+        // SAFETY: `t.code` holds this classifier's compiled code (placed
+        // executable, no relocations) and `t.leaves` the tables of the same
+        // compilation, updated in place only by `LeafTables` itself.
+        let hit =
+            unsafe { ash_compiler::runtime::classify(t.code.addr(t.entry), &t.leaves, frame) };
+        hit.map(|(_, owner)| BindingId(owner))
+    }
+}
+
+/// The environment of a filter program run: programs cannot call (checked
+/// at load), so nothing here is ever reached but the clock.
+struct NoEffects;
+
+impl AshEnv for NoEffects {
+    fn now_ns(&mut self) -> u64 {
+        crate::time::now_ns()
+    }
+    fn send_frame(&mut self, _frame: &[u8]) -> Result<(), SendError> {
+        Err(SendError::Unavailable)
+    }
+    fn wake_owner(&mut self) {}
+}
+
+/// Verifies and compiles a filter program: a `packet` program without
+/// calls, returning 1 to take a frame.
+fn load_filter_program(words: &[Insn]) -> Result<Handler, BindError> {
+    if let Some(pc) = words
+        .iter()
+        .position(|i| i.code & 0x07 == 0x05 && i.code & 0xF0 == 0x80)
+    {
+        return Err(BindError::FilterProgramCalls { pc });
+    }
+    Handler::load_bpf(words, &ProgramSpec::new(ProgramType::Packet))
+        .map_err(BindError::FilterProgram)
+}
+
+/// Whether `program` takes `frame` (a fault, which a verified program
+/// without calls cannot raise, counts as no).
+pub(super) fn program_takes(program: &mut Handler, frame: &[u8]) -> bool {
+    matches!(program.run(frame, &mut NoEffects), Ok(1))
 }
 
 impl Default for Demux {
@@ -63,6 +127,7 @@ impl Demux {
             trie: None,
             bindings: Vec::new(),
             default: None,
+            programs: Vec::new(),
             stats: DemuxStats::default(),
         }
     }
@@ -124,7 +189,7 @@ impl Demux {
         if !hooks::hooks().owner_alive(spec.owner) {
             return Err(BindError::OwnerGone(spec.owner));
         }
-        if spec.filters.is_empty() && !spec.default {
+        if spec.filters.is_empty() && spec.filter_program.is_none() && !spec.default {
             return Err(BindError::NoFilter);
         }
         if spec.default {
@@ -158,6 +223,10 @@ impl Demux {
         };
         let handler = match &spec.handler {
             Some((code, pspec)) => Some(Handler::load(code, pspec, spec.regions)?),
+            None => None,
+        };
+        let filter_program = match &spec.filter_program {
+            Some(words) => Some(load_filter_program(words)?),
             None => None,
         };
         let tx_filters = if spec.owner == KERNEL_OWNER {
@@ -196,6 +265,7 @@ impl Demux {
             filter_ids: ids,
             tx_filters,
             handler,
+            filter_program,
             sink,
             ring_slots,
             default: spec.default,
@@ -206,6 +276,9 @@ impl Demux {
         };
         if spec.default {
             self.default = Some(id);
+        }
+        if binding.filter_program.is_some() {
+            self.programs.push(id);
         }
         if slot == self.bindings.len() {
             self.bindings.push(Some(binding));
@@ -242,6 +315,7 @@ impl Demux {
         if self.default == Some(id) {
             self.default = None;
         }
+        self.programs.retain(|&p| p != id);
         if binding.filter_ids.is_empty() {
             return Ok(binding);
         }
@@ -263,15 +337,54 @@ impl Demux {
         Ok(binding)
     }
 
-    /// The binding whose filter takes `frame`, if any.
-    pub fn classify(&self, frame: &[u8]) -> Option<BindingId> {
-        let t = self.trie.as_ref()?;
-        // SAFETY: `t.code` holds this classifier's compiled code (placed
-        // executable, no relocations) and `t.leaves` the tables of the same
-        // compilation, updated in place only by `LeafTables` itself.
-        let hit =
-            unsafe { ash_compiler::runtime::classify(t.code.addr(t.entry), &t.leaves, frame) };
-        hit.map(|(_, owner)| BindingId(owner))
+    /// The binding that takes `frame`: an atom filter's (compiled trie),
+    /// else the first filter program's that returns 1.
+    pub fn classify(&mut self, frame: &[u8]) -> Option<BindingId> {
+        self.classify_atoms(frame)
+            .or_else(|| self.classify_programs(frame))
+    }
+
+    /// The first binding (in install order) whose filter program takes
+    /// `frame`; atom filters are not consulted.
+    fn classify_programs(&mut self, frame: &[u8]) -> Option<BindingId> {
+        let Demux {
+            programs, bindings, ..
+        } = self;
+        programs.iter().copied().find(|id| {
+            bindings
+                .get_mut(id.0 as usize)
+                .and_then(Option::as_mut)
+                .and_then(|b| b.filter_program.as_mut())
+                .is_some_and(|p| program_takes(p, frame))
+        })
+    }
+
+    /// Whether a frame may be sent by `owner` under the filter-program
+    /// half of the transmit rule (`super::tx`): no atom filter takes its
+    /// `mirror` image, and a filter program of `owner`'s takes it.
+    pub fn program_permits(&mut self, owner: hooks::OwnerId, mirror: &[u8]) -> bool {
+        if self.classify_atoms(mirror).is_some() {
+            return false;
+        }
+        self.bindings
+            .iter_mut()
+            .flatten()
+            .filter(|b| b.owner == owner)
+            .filter_map(|b| b.filter_program.as_mut())
+            .any(|p| program_takes(p, mirror))
+    }
+
+    /// The binding whose atom filter takes `frame`, if any (the compiled
+    /// trie).
+    pub fn classify_atoms(&self, frame: &[u8]) -> Option<BindingId> {
+        Atoms(self.trie.as_ref()).classify(frame)
+    }
+
+    /// Binding `id`, mutably, beside the atom classifier (its handler's
+    /// sends are checked against both while it runs).
+    pub fn binding_with_atoms(&mut self, id: BindingId) -> Option<(&mut Binding, Atoms<'_>)> {
+        let b = self.bindings.get_mut(id.0 as usize)?.as_mut()?;
+        Some((b, Atoms(self.trie.as_ref())))
     }
 
     /// The slow reference path: the classifier's own `classify` (tests
@@ -302,6 +415,11 @@ impl Demux {
             .map(|b| b.id)
             .filter(|&id| self.conflict(owner, self.filters_of(id)).is_err())
             .collect()
+    }
+
+    /// Whether no binding has a filter program (tests).
+    pub fn is_empty_of_programs(&self) -> bool {
+        self.programs.is_empty()
     }
 
     /// Filters in the classifier.

@@ -83,17 +83,8 @@ fn decode_request(b: &[u8]) -> BindRequest {
 fn code(e: &BindError) -> Error {
     match e {
         BindError::Object(_) | BindError::NoFilter => Error::BadObject,
-        BindError::FilterProgramUnsupported => Error::NotSupported,
-        BindError::Handler(h) => match h {
-            HandlerError::Verify(_) => Error::VerifierRejected,
-            HandlerError::WrongType(_) => Error::BadObject,
-            HandlerError::Wasm(_) => Error::BadHandler,
-            HandlerError::Regions(RegionError::Window(_)) | HandlerError::Code(_) => {
-                Error::OutOfMemory
-            }
-            HandlerError::Regions(_) => Error::RegionTooSmall,
-            HandlerError::Compile(_) => Error::BadHandler,
-        },
+        BindError::FilterProgramCalls { .. } => Error::VerifierRejected,
+        BindError::Handler(h) | BindError::FilterProgram(h) => handler_code(h),
         BindError::Insert(_) | BindError::TooManyBindings => Error::TooManyBindings,
         BindError::Trie(_) | BindError::Code(_) => Error::OutOfMemory,
         BindError::OwnerGone(_) => Error::NoSuchEnv,
@@ -102,6 +93,18 @@ fn code(e: &BindError) -> Error {
         BindError::DefaultTaken(_) => Error::DefaultTaken,
         BindError::DefaultWithoutRing => Error::InvalidArgument,
         BindError::RingTooSmall => Error::RingTooSmall,
+    }
+}
+
+/// The error code for a refused handler or filter program.
+fn handler_code(h: &HandlerError) -> Error {
+    match h {
+        HandlerError::Verify(_) => Error::VerifierRejected,
+        HandlerError::WrongType(_) => Error::BadObject,
+        HandlerError::Wasm(_) => Error::BadHandler,
+        HandlerError::Regions(RegionError::Window(_)) | HandlerError::Code(_) => Error::OutOfMemory,
+        HandlerError::Regions(_) => Error::RegionTooSmall,
+        HandlerError::Compile(_) => Error::BadHandler,
     }
 }
 
@@ -168,9 +171,9 @@ fn bind(k: &mut Kernel, id: EnvId, req: u64, size: u64) -> Result<BindingId, Err
             Err(e) => return fail(k, code(&e), &e.to_string()),
         }
     };
-    let (filters, handler) = match parts {
-        Some(p) => (p.filters, p.handler),
-        None => (Vec::new(), None),
+    let (filters, filter_program, handler) = match parts {
+        Some(p) => (p.filters, p.filter_program, p.handler),
+        None => (Vec::new(), None, None),
     };
     if r.fuel != 0 && !matches!(handler, Some((HandlerCode::Wasm { .. }, _))) {
         return fail(
@@ -229,6 +232,7 @@ fn bind(k: &mut Kernel, id: EnvId, req: u64, size: u64) -> Result<BindingId, Err
         owner: owner(id),
         name,
         filters,
+        filter_program,
         handler,
         regions: RegionSource::Pages(regions),
         sink: None,
@@ -315,14 +319,20 @@ fn transmit(k: &mut Kernel, id: EnvId, ptr: u64, len: u64) -> Result<(), Error> 
     let env = k.envs.get(id).ok_or(Error::NoSuchEnv)?;
     let frame = USlice::new(ptr, len, MAX_TX_FRAME)?.read_vec(&env.space)?;
     let mac = super::mac().ok_or(Error::LinkDown)?;
+    let me = owner(id);
     let allowed = super::with_demux(|d| {
-        let mine: Vec<BindingId> = d
-            .bindings()
-            .filter(|b| b.owner == owner(id))
-            .map(|b| b.id)
-            .collect();
-        let filters = mine.iter().flat_map(|b| d.filters_of(*b));
-        super::tx::check(&frame, mac, filters)
+        super::tx::check(&frame, mac, |m| {
+            let mine: Vec<BindingId> = d
+                .bindings()
+                .filter(|b| b.owner == me)
+                .map(|b| b.id)
+                .collect();
+            let atoms = mine
+                .iter()
+                .flat_map(|b| d.filters_of(*b))
+                .any(|f| f.matches(m));
+            atoms || d.program_permits(me, m)
+        })
     });
     let result = allowed.and_then(|()| {
         super::transmit(&frame).map_err(|e| match e {

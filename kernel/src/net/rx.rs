@@ -12,7 +12,9 @@ use filter_lang::bpf::spec::verdict;
 
 use super::binding::Binding;
 use super::counters::{COUNTERS, bump};
+use super::demux::{Atoms, program_takes};
 use super::frame::{self, BadFrame};
+use super::handler::Handler;
 use super::hooks::{self, OwnerId};
 use super::latency::{self, Arrival};
 use crate::drivers::virtio_net::{RxBad, RxEvent, TxError};
@@ -21,8 +23,12 @@ use crate::drivers::virtio_net::{RxBad, RxEvent, TxError};
 struct RunEnv<'a> {
     owner: OwnerId,
     /// The binding's filters when an environment owns it: its handler may
-    /// send only what the environment itself could (`super::tx`).
+    /// send only what the binding itself would receive the replies of
+    /// (`super::tx`): its atom filters' or, where no atom filter claims
+    /// the mirror image (`atoms`), its filter program's.
     tx_filters: Option<&'a [filter_lang::filter::Filter]>,
+    tx_program: Option<&'a mut Handler>,
+    atoms: Atoms<'a>,
     arrival: Arrival,
     sent: u64,
     send_failures: u64,
@@ -37,7 +43,13 @@ impl AshEnv for RunEnv<'_> {
     fn send_frame(&mut self, frame: &[u8]) -> Result<(), SendError> {
         if let Some(filters) = self.tx_filters {
             let mac = super::mac().unwrap_or_default();
-            if super::tx::check(frame, mac, filters).is_err() {
+            let (program, atoms) = (&mut self.tx_program, self.atoms);
+            let takes = |m: &[u8]| {
+                filters.iter().any(|f| f.matches(m))
+                    || (atoms.classify(m).is_none()
+                        && program.as_deref_mut().is_some_and(|p| program_takes(p, m)))
+            };
+            if super::tx::check(frame, mac, takes).is_err() {
                 bump(&COUNTERS.tx_refused);
                 self.send_failures += 1;
                 return Err(SendError::Unavailable);
@@ -95,21 +107,15 @@ fn on_frame(bytes: &[u8], arrival: Arrival) {
         return;
     }
     super::with_demux(|d| {
-        let Some(id) = d.classify(bytes) else {
-            match d.default_binding().and_then(|id| d.binding_mut(id)) {
-                Some(b) => {
-                    // As if its filters had taken the frame: its handler
-                    // (if any) runs first, then its sink.
-                    deliver(b, bytes, arrival);
-                    super::export::write_binding(b);
-                }
-                None => bump(&COUNTERS.drop_unclaimed),
-            }
+        // A binding's filters take the frame, or else the default receiver
+        // gets it as if its filters had (its handler first, then its sink).
+        let Some(id) = d.classify(bytes).or(d.default_binding()) else {
+            bump(&COUNTERS.drop_unclaimed);
             return;
         };
-        match d.binding_mut(id) {
-            Some(b) => {
-                deliver(b, bytes, arrival);
+        match d.binding_with_atoms(id) {
+            Some((b, atoms)) => {
+                deliver(b, atoms, bytes, arrival);
                 super::export::write_binding(b);
             }
             None => bump(&COUNTERS.drop_unclaimed),
@@ -117,12 +123,14 @@ fn on_frame(bytes: &[u8], arrival: Arrival) {
     });
 }
 
-fn deliver(b: &mut Binding, bytes: &[u8], arrival: Arrival) {
+fn deliver(b: &mut Binding, atoms: Atoms<'_>, bytes: &[u8], arrival: Arrival) {
     b.stats.matches += 1;
     if let Some(h) = b.handler.as_mut() {
         let mut env = RunEnv {
             owner: b.owner,
             tx_filters: (b.owner != hooks::KERNEL_OWNER).then_some(&b.tx_filters[..]),
+            tx_program: b.filter_program.as_mut(),
+            atoms,
             arrival,
             sent: 0,
             send_failures: 0,

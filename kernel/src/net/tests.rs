@@ -150,7 +150,7 @@ crate::kernel_test! {
             .collect();
         let check = |d: &Demux| -> Result<(), String> {
             for (i, f) in frames.iter().enumerate() {
-                let (jit, reference) = (d.classify(f), d.classify_reference(f));
+                let (jit, reference) = (d.classify_atoms(f), d.classify_reference(f));
                 if jit != reference {
                     return Err(alloc::format!("frame {i}: compiled {jit:?}, reference {reference:?}"));
                 }
@@ -165,15 +165,15 @@ crate::kernel_test! {
         }
         ensure!(d.stats.in_place_updates > 0, "no insertion was applied in place: {:?}", d.stats);
         ensure!(d.stats.recompiles > 0, "never compiled: {:?}", d.stats);
-        ensure_eq!(d.classify(&frames[5]), Some(ids[5]));
-        ensure_eq!(d.classify(&frames[35]), None);
-        ensure_eq!(d.classify(&frames[40]), None);
+        ensure_eq!(d.classify_atoms(&frames[5]), Some(ids[5]));
+        ensure_eq!(d.classify_atoms(&frames[35]), None);
+        ensure_eq!(d.classify_atoms(&frames[40]), None);
         for id in ids.iter().step_by(3) {
             d.remove(*id)?;
             check(&d)?;
         }
-        ensure_eq!(d.classify(&frames[3]), None);
-        ensure_eq!(d.classify(&frames[4]), Some(ids[4]));
+        ensure_eq!(d.classify_atoms(&frames[3]), None);
+        ensure_eq!(d.classify_atoms(&frames[4]), Some(ids[4]));
         ensure!(matches!(d.remove(ids[0]), Err(BindError::NoBinding(_))), "removed twice");
         Ok(())
     }
@@ -279,6 +279,81 @@ crate::kernel_test! {
         let after = super::counters();
         ensure_eq!(after.unclaimed, before.unclaimed);
         ensure!(after.delivered > before.delivered, "the delivery was not counted");
+        Ok(())
+    }
+}
+
+/// A pcap-filter expression the atoms cannot express, as filter program
+/// words (what `exo-filter compile` puts in an object's FILTER_PROGRAM).
+fn filter_program(expr: &str) -> Result<Vec<filter_lang::bpf::Insn>, String> {
+    match filter_lang::pcap::compile(expr)
+        .map_err(|e| alloc::format!("{expr}: {e:?}"))?
+        .target
+    {
+        filter_lang::pcap::Target::Bytecode { ops, .. } => {
+            Ok(filter_lang::pcap::bytecode::encode(&ops))
+        }
+        filter_lang::pcap::Target::Atoms(_) => Err(alloc::format!("{expr} compiled to atoms")),
+    }
+}
+
+crate::kernel_test! {
+    fn filter_programs_take_only_what_no_atom_filter_takes() {
+        let mut d = Demux::new();
+        let atoms = d.install(BindingSpec::kernel("port-7", vec![udp_port(7)]))?;
+        let mut big = BindingSpec::kernel("big-udp", Vec::new());
+        big.filter_program = Some(filter_program("udp and len > 100")?);
+        let big = d.install(big)?;
+        let mut any = BindingSpec::kernel("any-udp-len", Vec::new());
+        any.filter_program = Some(filter_program("udp and len > 50")?);
+        let any = d.install(any)?;
+        let large = [0u8; 120];
+        // Atoms first: port 7 stays the atom binding's, however large.
+        ensure_eq!(d.classify(&udp_frame(1, 7, &large)), Some(atoms));
+        // Elsewhere the first program (in install order) that says 1.
+        ensure_eq!(d.classify(&udp_frame(1, 9, &large)), Some(big));
+        ensure_eq!(d.classify(&udp_frame(1, 9, &[0u8; 30])), Some(any));
+        ensure_eq!(d.classify(&udp_frame(1, 9, b"x")), None);
+        // Removing a program hands its frames to the next; removing the
+        // atom binding hands port 7 to the programs.
+        d.remove(big)?;
+        ensure_eq!(d.classify(&udp_frame(1, 9, &large)), Some(any));
+        d.remove(atoms)?;
+        ensure_eq!(d.classify(&udp_frame(1, 7, &large)), Some(any));
+        // The transmit rule's program half: a reply whose mirror image no
+        // atom filter takes and the owner's program takes.
+        let reply = udp_frame(9, 1, &large);
+        let owner = super::hooks::KERNEL_OWNER;
+        ensure!(d.program_permits(owner, &super::tx::mirror(&reply)), "the program's own reply was refused");
+        ensure!(!d.program_permits(super::hooks::OwnerId(4242), &super::tx::mirror(&reply)), "another owner may send under the program");
+        let port9 = d.install(BindingSpec::kernel("port-9", vec![udp_port(9)]))?;
+        ensure!(!d.program_permits(owner, &super::tx::mirror(&reply)), "a program may send what an atom binding claims");
+        d.remove(port9)?;
+        d.remove(any)?;
+        ensure!(d.is_empty_of_programs(), "a removed program is still tried");
+        Ok(())
+    }
+}
+
+crate::kernel_test! {
+    fn filter_programs_that_call_or_fail_verification_are_refused() {
+        use filter_lang::bpf::Insn;
+        let mut d = Demux::new();
+        // r0 = ktime (helper call); exit.
+        let mut calls = BindingSpec::kernel("calls", Vec::new());
+        calls.filter_program = Some(vec![Insn::new(0x85, 0, 0, 0, 5), Insn::new(0x95, 0, 0, 0, 0)]);
+        let r = d.install(calls);
+        ensure!(matches!(r, Err(BindError::FilterProgramCalls { pc: 0 })), "a calling filter program: {:?}", r.err());
+        // Reads the frame without a bounds check.
+        let mut unchecked = BindingSpec::kernel("unchecked", Vec::new());
+        unchecked.filter_program = Some(vec![
+            Insn::new(0x79, 2, 1, 0, 0),
+            Insn::new(0x71, 0, 2, 0, 0),
+            Insn::new(0x95, 0, 0, 0, 0),
+        ]);
+        let r = d.install(unchecked);
+        ensure!(matches!(r, Err(BindError::FilterProgram(HandlerError::Verify(_)))), "an unchecked read: {:?}", r.err());
+        ensure!(d.bindings().next().is_none(), "a refused program left a binding");
         Ok(())
     }
 }

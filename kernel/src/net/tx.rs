@@ -10,6 +10,12 @@
 //! checks enforce unless an owner granted an overlap), the frames they may
 //! send are disjoint too: no libOS can send from another's address and
 //! port.
+//!
+//! Filter programs are not checked for overlap, but they only see frames
+//! no atom filter takes; their half of the rule matches: a frame whose
+//! mirror image no atom filter takes may leave if one of the sender's
+//! filter programs takes that image. Unclaimed traffic is first come,
+//! first served among programs; claimed traffic stays its owner's.
 
 use alloc::vec::Vec;
 
@@ -56,13 +62,11 @@ pub fn mirror(frame: &[u8]) -> Vec<u8> {
     f
 }
 
-/// Checks `frame` from a sender whose filters are `filters` on a NIC with
-/// `mac`: `Ok` when it may leave.
-pub fn check<'a>(
-    frame: &[u8],
-    mac: [u8; 6],
-    filters: impl IntoIterator<Item = &'a Filter>,
-) -> Result<(), Error> {
+/// Checks `frame` on a NIC with `mac`: `Ok` when it may leave, that is
+/// when its length is sane, its source MAC is the NIC's and `takes` says
+/// the sender would receive its mirror image (see [`by_filters`] and, for
+/// filter programs, `Demux::program_permits`).
+pub fn check(frame: &[u8], mac: [u8; 6], takes: impl FnOnce(&[u8]) -> bool) -> Result<(), Error> {
     if frame.len() < exo_abi::net::MIN_TX_FRAME as usize {
         return Err(Error::InvalidArgument);
     }
@@ -72,12 +76,17 @@ pub fn check<'a>(
     if frame[6..12] != mac {
         return Err(Error::SourceNotBound);
     }
-    let m = mirror(frame);
-    if filters.into_iter().any(|f| f.matches(&m)) {
+    if takes(&mirror(frame)) {
         Ok(())
     } else {
         Err(Error::SourceNotBound)
     }
+}
+
+/// The atom-filter half of the rule: one of `filters` takes the mirror
+/// image.
+pub fn by_filters<'a>(filters: impl IntoIterator<Item = &'a Filter>) -> impl FnOnce(&[u8]) -> bool {
+    move |m| filters.into_iter().any(|f| f.matches(m))
 }
 
 crate::kernel_test! {
@@ -100,18 +109,18 @@ crate::kernel_test! {
         reply[23] = 17;
         reply[34..36].copy_from_slice(&7001u16.to_be_bytes());
         reply[36..38].copy_from_slice(&5555u16.to_be_bytes());
-        ensure_eq!(check(&reply, mac, [&mine]), Ok(()));
+        ensure_eq!(check(&reply, mac, by_filters([&mine])), Ok(()));
         // Another source port: someone else's endpoint.
         let mut spoof = reply.clone();
         spoof[34..36].copy_from_slice(&7002u16.to_be_bytes());
-        ensure_eq!(check(&spoof, mac, [&mine]), Err(Error::SourceNotBound));
+        ensure_eq!(check(&spoof, mac, by_filters([&mine])), Err(Error::SourceNotBound));
         // Another source MAC.
         let mut forged = reply.clone();
         forged[6..12].copy_from_slice(&[2, 0, 0, 0, 0, 2]);
-        ensure_eq!(check(&forged, mac, [&mine]), Err(Error::SourceNotBound));
-        ensure_eq!(check(&reply[..13], mac, [&mine]), Err(Error::InvalidArgument));
-        ensure_eq!(check(&[0u8; 1515], mac, [&mine]), Err(Error::TooLong));
-        ensure_eq!(check(&reply, mac, []), Err(Error::SourceNotBound));
+        ensure_eq!(check(&forged, mac, by_filters([&mine])), Err(Error::SourceNotBound));
+        ensure_eq!(check(&reply[..13], mac, by_filters([&mine])), Err(Error::InvalidArgument));
+        ensure_eq!(check(&[0u8; 1515], mac, by_filters([&mine])), Err(Error::TooLong));
+        ensure_eq!(check(&reply, mac, by_filters([])), Err(Error::SourceNotBound));
         // Mirroring twice gives the frame back.
         ensure_eq!(mirror(&mirror(&reply)), reply);
         Ok(())

@@ -24,7 +24,8 @@ use alloc::vec::Vec;
 
 use exo_abi::EnvId;
 use exo_abi::netprobe::{
-    Mode, PORT_DONE, PORT_ECHO_WASM, PORT_RING_A, PORT_RING_B, PORT_SPIN, ring_param,
+    Mode, PORT_DONE, PORT_ECHO_WASM, PORT_PROGRAM, PORT_RING_A, PORT_RING_B, PORT_SPIN,
+    PROGRAM_MIN_LEN, pattern_len, ring_param,
 };
 
 use crate::env::{Kernel, RunState, with_kernel};
@@ -180,6 +181,29 @@ crate::kernel_test! {
         with_kernel(|k| k.end(p, crate::env::ExitStatus::Killed(crate::env::KillReason::ByKernel)));
         ensure!(bindings_of(p).is_empty(), "bindings survived the kill");
         ensure_eq!(pages::pinned(), pins);
+        nothing_leaked(before)
+    }
+}
+
+crate::kernel_test! {
+    fn a_filter_program_takes_only_the_unclaimed_frames_it_accepts() {
+        let _cleanup = Cleanup;
+        let before = census();
+        // Two rounds of the pattern's sizes: the long ones are the
+        // program's, the short ones nobody's.
+        let sent = 12u64;
+        let long = (0..sent).filter(|&s| 42 + pattern_len(s) > PROGRAM_MIN_LEN).count() as u64;
+        ensure!(long > 0 && long < sent, "the pattern must have both lengths");
+        let p = spawn(Mode::ProgramRing, long)?;
+        until("the probe to bind and block", |k| blocked(k, p) && bindings_of(p).len() == 1)?;
+        let unclaimed = net::counters().unclaimed;
+        host(&format!("pattern {PORT_PROGRAM} {sent}"));
+        until("the probe to end", |k| k.envs.get(p).is_none())?;
+        passed(p, "filter-program ring")?;
+        ensure!(
+            net::counters().unclaimed - unclaimed >= sent - long,
+            "the short datagrams were not counted unclaimed"
+        );
         nothing_leaked(before)
     }
 }

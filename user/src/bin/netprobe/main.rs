@@ -14,6 +14,7 @@ mod echo;
 mod hostile;
 mod objects;
 mod pages;
+mod program;
 mod rings;
 mod spoof;
 mod vector;
@@ -59,6 +60,7 @@ fn main(start: Start) -> u64 {
         Some(Mode::Spoof) => spoof::run(),
         Some(Mode::Hostile) => hostile::run(start),
         Some(Mode::Vector) => vector::run(param),
+        Some(Mode::ProgramRing) => program::run(param),
         None => {
             println!("netprobe: unknown mode in argument {:#x}", start.arg);
             Err(0)

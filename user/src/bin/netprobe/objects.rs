@@ -20,3 +20,4 @@ object!(RING_SPOOF, "ring_spoof.xo");
 object!(RING_DONE, "ring_done.xo");
 object!(BYSTANDER, "bystander.xo");
 object!(ALL_UDP, "all_udp.xo");
+object!(PROGRAM_RING, "program_ring.xo");
