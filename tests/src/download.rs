@@ -73,10 +73,7 @@ pub fn download(bytes: &[u8]) -> Result<Download, Refusal> {
     let filter_program = match &object.filter_program {
         None => None,
         Some(words) => {
-            if let Some(pc) = words
-                .iter()
-                .position(|i| i.code & 0x07 == 0x05 && i.code & 0xF0 == 0x80)
-            {
+            if let Some(pc) = words.iter().position(|i| i.is_call()) {
                 return Err(Refusal::FilterProgramCalls(pc));
             }
             let spec = ProgramSpec::new(ProgramType::Packet);

@@ -87,6 +87,12 @@ impl Insn {
     pub fn class(self) -> u8 {
         self.code & 0x07
     }
+
+    /// Whether this is a call of any kind (helper, local function or
+    /// `callx`): class `JMP`, operation `CALL`, either source.
+    pub fn is_call(self) -> bool {
+        self.class() == code::CLASS_JMP && self.code & code::OP_MASK == code::JMP_CALL
+    }
 }
 
 /// Decodes a little-endian byte string into instruction words.
@@ -195,4 +201,23 @@ pub mod code {
 
     /// `lddw`: 64-bit immediate load, two words.
     pub const LDDW: u8 = CLASS_LD | MODE_IMM | SIZE_DW;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Insn;
+
+    #[test]
+    fn calls_are_recognised_by_class_and_operation() {
+        for (code, call) in [
+            (0x85, true),  // call imm (helper or local)
+            (0x8d, true),  // callx
+            (0x95, false), // exit
+            (0x05, false), // ja
+            (0x86, false), // JMP32 class with the call operation: not a call
+            (0x84, false), // ALU neg
+        ] {
+            assert_eq!(Insn::new(code, 0, 0, 0, 0).is_call(), call, "{code:#04x}");
+        }
+    }
 }

@@ -98,10 +98,7 @@ impl AshEnv for NoEffects {
 /// Verifies and compiles a filter program: a `packet` program without
 /// calls, returning 1 to take a frame.
 fn load_filter_program(words: &[Insn]) -> Result<Handler, BindError> {
-    if let Some(pc) = words
-        .iter()
-        .position(|i| i.code & 0x07 == 0x05 && i.code & 0xF0 == 0x80)
-    {
+    if let Some(pc) = words.iter().position(|i| i.is_call()) {
         return Err(BindError::FilterProgramCalls { pc });
     }
     Handler::load_bpf(words, &ProgramSpec::new(ProgramType::Packet))
