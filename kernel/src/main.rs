@@ -12,6 +12,9 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 extern crate alloc;
+// Links `memcpy`, `memmove`, `memset`, `memcmp` and `bcmp` (the kernel calls
+// none of them by name; the compiler and the prebuilt `core` do).
+extern crate baremetal_mem;
 
 #[macro_use]
 pub mod ktest;

@@ -1,10 +1,13 @@
 //! Runtime support shared by exo's ring-3 programs (`src/bin/*`): the
 //! start-up path (library OS initialization, then the program's `main`,
 //! then `Exit` with its result), the panic handler, and the symbols the
-//! prebuilt `core` needs in a freestanding binary.
+//! prebuilt `core` needs in a freestanding binary (`memcpy` and friends
+//! come from `baremetal-mem`, shared with the kernel).
 #![no_std]
 
-pub mod mem;
+// Links `memcpy`, `memmove`, `memset`, `memcmp` and `bcmp` into every
+// program (called by the compiler and the prebuilt `core`, never by name).
+extern crate baremetal_mem;
 
 use exo_abi::EnvId;
 pub use libos_core;

@@ -74,8 +74,7 @@ pub fn run(name: Option<&str>, args: &[String]) -> Result<()> {
         crate::bench_kernel::run()?;
         return crate::readme_bench::update();
     }
-    let results = paths::root().join("bench").join("results");
-    std::fs::create_dir_all(&results).map_err(io("creating bench/results"))?;
+    let results = crate::bench_qemu::results_dir()?;
     let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cmd.current_dir(paths::root())
         .args([

@@ -16,10 +16,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use crate::error::{Error, Result, io};
-use crate::image::{self, BuildOptions, Flavor};
+use crate::bench_qemu::{self, Mode, median};
+use crate::error::{Error, Result};
 use crate::net_report::ReportLine;
-use crate::paths;
 use crate::qemu::{Boot, GuestExit, Machine};
 use crate::scenario::ICOUNT;
 use crate::session::{self, Deadline, End, Flow};
@@ -66,13 +65,6 @@ const MEASURES: [(&str, &str); 10] = [
         "server's reply `syscall` back to the caller",
     ),
 ];
-
-/// One machine configuration.
-struct Mode {
-    name: &'static str,
-    what: &'static str,
-    extra: &'static [&'static str],
-}
 
 const MODES: [Mode; 2] = [
     Mode {
@@ -136,20 +128,12 @@ fn run_once(elf: &std::path::Path, mode: &Mode) -> Result<Run> {
     Ok(Run { tsc_hz, values })
 }
 
-fn median(mut v: Vec<u64>) -> u64 {
-    v.sort_unstable();
-    v[v.len() / 2]
-}
-
 fn ns(cycles: u64, tsc_hz: u64) -> u64 {
     (u128::from(cycles) * 1_000_000_000 / u128::from(tsc_hz.max(1))) as u64
 }
 
 pub fn run() -> Result<()> {
-    let kernel = image::build(BuildOptions {
-        release: true,
-        flavor: Flavor::Normal,
-    })?;
+    let kernel = bench_qemu::release_kernel()?;
     let mut json = String::from("{\n  \"benchmark\": \"kernel\",\n");
     let _ = writeln!(
         json,
@@ -163,11 +147,8 @@ pub fn run() -> Result<()> {
          and ns.\n"
     );
     for (i, mode) in MODES.iter().enumerate() {
-        let mut runs = Vec::new();
-        for r in 0..RUNS {
-            eprintln!("bench kernel: {} run {}/{RUNS}", mode.name, r + 1);
-            runs.push(run_once(&kernel.elf, mode)?);
-        }
+        let label = format!("bench kernel: {}", mode.name);
+        let runs = bench_qemu::repeat(RUNS, &label, || run_once(&kernel, mode))?;
         let tsc_hz = median(runs.iter().map(|r| r.tsc_hz).collect());
         let _ = writeln!(
             md,
@@ -214,10 +195,5 @@ pub fn run() -> Result<()> {
          entry and its Rust handler. Plain TCG numbers are host time spent emulating these \
          paths and vary with the host.\n",
     );
-    let dir = paths::root().join("bench").join("results");
-    std::fs::create_dir_all(&dir).map_err(io("creating bench/results"))?;
-    std::fs::write(dir.join("kernel.json"), json).map_err(io("writing kernel.json"))?;
-    std::fs::write(dir.join("kernel.md"), md).map_err(io("writing kernel.md"))?;
-    println!("results: bench/results/kernel.json, bench/results/kernel.md");
-    Ok(())
+    bench_qemu::write_results("kernel", &json, &md)
 }

@@ -25,15 +25,15 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use crate::bench_qemu::{self, Mode, median};
 use crate::error::{Error, Result, io};
-use crate::image::{self, BuildOptions, Flavor};
 use crate::net_backend::{USER_GATEWAY, USER_GUEST};
 use crate::net_drivers::{UdpEcho, time_seed};
 use crate::net_report::ReportLine;
-use crate::qemu::{Boot, Machine, Net, Proto};
+use crate::qemu::{self, Boot, Machine, Net, Proto};
+use crate::scenario::ICOUNT;
 use crate::session::{self, Deadline, End, Flow, SerialLog};
 use crate::tap::TapDevice;
-use crate::{paths, qemu};
 
 /// The guest NIC's MAC (`qemu::VIRTIO_NET_DEVICE`).
 const GUEST_MAC: &str = "52:54:00:12:34:56";
@@ -57,13 +57,6 @@ impl Backend {
 const ECHOES: u64 = 200;
 const RUNS: usize = 3;
 
-/// One machine configuration.
-struct Mode {
-    name: &'static str,
-    what: &'static str,
-    extra: &'static [&'static str],
-}
-
 const MODES: [Mode; 2] = [
     Mode {
         name: "tcg",
@@ -73,7 +66,7 @@ const MODES: [Mode; 2] = [
     Mode {
         name: "tcg-icount",
         what: "TCG with -icount shift=0,sleep=off; 1 ns = 1 guest instruction",
-        extra: &["-icount", "shift=0,sleep=off"],
+        extra: &ICOUNT,
     },
 ];
 
@@ -245,16 +238,8 @@ fn run_once(elf: &std::path::Path, mode: &Mode, path: &Path, backend: Backend) -
     })
 }
 
-fn median(mut v: Vec<u64>) -> u64 {
-    v.sort_unstable();
-    v[v.len() / 2]
-}
-
 pub fn run() -> Result<()> {
-    let kernel = image::build(BuildOptions {
-        release: true,
-        flavor: Flavor::Normal,
-    })?;
+    let kernel = bench_qemu::release_kernel()?;
     let mut json = String::from("{\n  \"benchmark\": \"net\",\n");
     let _ = writeln!(
         json,
@@ -283,17 +268,9 @@ pub fn run() -> Result<()> {
     for path in &all {
         for backend in &backends {
             for mode in MODES.iter() {
-                let mut runs = Vec::new();
-                for r in 0..RUNS {
-                    eprintln!(
-                        "bench net: {} {} {} run {}/{RUNS}",
-                        path.name,
-                        backend.name(),
-                        mode.name,
-                        r + 1
-                    );
-                    runs.push(run_once(&kernel.elf, mode, path, *backend)?);
-                }
+                let label = format!("bench net: {} {} {}", path.name, backend.name(), mode.name);
+                let runs =
+                    bench_qemu::repeat(RUNS, &label, || run_once(&kernel, mode, path, *backend))?;
                 let min_ns = runs.iter().map(|r| r.ns[0]).min().unwrap_or(0);
                 let med_ns = median(runs.iter().map(|r| r.ns[1]).collect());
                 let read = runs.iter().filter_map(|r| r.read_ns).collect::<Vec<_>>();
@@ -365,10 +342,5 @@ pub fn run() -> Result<()> {
          and the transmit filter. Plain TCG numbers are host time spent emulating and vary \
          with the host.\n",
     );
-    let dir = paths::root().join("bench").join("results");
-    std::fs::create_dir_all(&dir).map_err(io("creating bench/results"))?;
-    std::fs::write(dir.join("net.json"), json).map_err(io("writing net.json"))?;
-    std::fs::write(dir.join("net.md"), md).map_err(io("writing net.md"))?;
-    println!("results: bench/results/net.json, bench/results/net.md");
-    Ok(())
+    bench_qemu::write_results("net", &json, &md)
 }

@@ -132,10 +132,20 @@ pub fn build(opts: BuildOptions) -> Result<KernelImage> {
 }
 
 /// Clippy on the bare-metal crates with the same flags, only for those
-/// crates (their dependencies are linted as host crates). With `tests`, the
-/// `qemu-tests` feature is on so the test code is linted too.
+/// crates (their dependencies are linted as host crates), plus
+/// `baremetal-mem` as they build it (with its `c-symbols` feature). With
+/// `tests`, the `qemu-tests` feature is on so the test code is linted too.
 pub fn clippy_command(tests: bool) -> Command {
-    let mut args = vec!["clippy", "-p", "kernel", "-p", "exo-user", "--no-deps"];
+    let mut args = vec![
+        "clippy",
+        "-p",
+        "kernel",
+        "-p",
+        "exo-user",
+        "-p",
+        "baremetal-mem",
+        "--no-deps",
+    ];
     if tests {
         args.extend(["--features", "kernel/qemu-tests"]);
     }

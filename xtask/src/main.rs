@@ -11,6 +11,7 @@
 mod bench;
 mod bench_kernel;
 mod bench_net;
+mod bench_qemu;
 mod cargo_toml;
 mod cmd_run;
 mod cmd_test;

@@ -1,120 +1,16 @@
-//! `memcpy`, `memmove`, `memset`, `memcmp` and `bcmp` for the kernel (the
-//! host triple's prebuilt `compiler_builtins` does not export them), plus the
-//! two unwinding symbols the prebuilt `core`/`alloc` reference but never call
-//! with `panic = "abort"`.
+//! The symbols the prebuilt `core`/`alloc` of the host triple need in a
+//! freestanding kernel, besides the panic handler and the allocator:
 //!
-//! Written with `rep movsb`/`rep stosb`/`repe cmpsb` so the compiler cannot
-//! turn their bodies back into calls to themselves.
+//! - `memcpy`, `memmove`, `memset`, `memcmp` and `bcmp` come from the
+//!   `baremetal-mem` crate (one implementation for the kernel and the ring-3
+//!   programs), linked by `extern crate baremetal_mem` in `main.rs`; the
+//!   kernel test below checks the linked functions in ring 0;
+//! - the two unwinding symbols `core`/`alloc` reference but never call with
+//!   `panic = "abort"` are defined here (the ring-3 programs have their own,
+//!   which exit instead of halting).
 
-use core::arch::asm;
-
-/// Copies `n` bytes; the regions must not overlap. Whole quadwords first
-/// (`rep movsq`), then the tail bytes: an eighth of the string iterations
-/// of a byte copy (each iteration counts as an instruction under QEMU's
-/// `-icount`, and older CPUs copy bytes slowly).
-///
-/// # Safety
-/// `dest` and `src` must be valid for `n` bytes.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn memcpy(dest: *mut u8, src: *const u8, n: usize) -> *mut u8 {
-    // SAFETY: the caller guarantees both ranges are valid; the two string
-    // instructions copy n / 8 quadwords then n % 8 bytes, forward (DF is
-    // clear: SysV ABI, and the trap stubs execute `cld`).
-    unsafe {
-        asm!(
-            "rep movsq",
-            "mov {tail}, %rcx",
-            "rep movsb",
-            tail = in(reg) n & 7,
-            inout("rcx") n >> 3 => _,
-            inout("rdi") dest => _,
-            inout("rsi") src => _,
-            options(att_syntax, nostack, preserves_flags),
-        );
-    }
-    dest
-}
-
-/// Copies `n` bytes between possibly overlapping regions.
-///
-/// # Safety
-/// `dest` and `src` must be valid for `n` bytes.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn memmove(dest: *mut u8, src: *const u8, n: usize) -> *mut u8 {
-    if (dest as usize).wrapping_sub(src as usize) >= n {
-        // Forward copy is safe: dest is below src or past the end of src.
-        // SAFETY: the caller guarantees validity of both ranges.
-        return unsafe { memcpy(dest, src, n) };
-    }
-    if n == 0 {
-        return dest;
-    }
-    // SAFETY: backward copy from the last byte with DF set; DF is cleared
-    // again before returning. Validity is the caller's guarantee.
-    unsafe {
-        asm!("std", "rep movsb", "cld",
-             inout("rcx") n => _, inout("rdi") dest.add(n - 1) => _, inout("rsi") src.add(n - 1) => _,
-             options(nostack));
-    }
-    dest
-}
-
-/// Fills `n` bytes with `c` (quadwords first, then the tail bytes).
-///
-/// # Safety
-/// `dest` must be valid for `n` bytes.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn memset(dest: *mut u8, c: i32, n: usize) -> *mut u8 {
-    let pattern = u64::from(c as u8) * 0x0101_0101_0101_0101;
-    // SAFETY: the caller guarantees the range is valid; n / 8 quadwords
-    // then n % 8 bytes are stored forward (DF is clear).
-    unsafe {
-        asm!(
-            "rep stosq",
-            "mov {tail}, %rcx",
-            "rep stosb",
-            tail = in(reg) n & 7,
-            inout("rcx") n >> 3 => _,
-            inout("rdi") dest => _,
-            in("rax") pattern,
-            options(att_syntax, nostack, preserves_flags),
-        );
-    }
-    dest
-}
-
-/// Compares `n` bytes; returns <0, 0 or >0 like C's `memcmp`.
-///
-/// # Safety
-/// `a` and `b` must be valid for `n` bytes.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn memcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
-    if n == 0 {
-        return 0;
-    }
-    let left: *const u8;
-    let right: *const u8;
-    // SAFETY: `repe cmpsb` reads at most `n` bytes of each range, which the
-    // caller guarantees are valid; it stops one past the first difference.
-    unsafe {
-        asm!("repe cmpsb", inout("rcx") n => _, inout("rsi") a => left, inout("rdi") b => right,
-             options(nostack, readonly));
-    }
-    // SAFETY: both pointers advanced at least one byte, so the byte before
-    // each is within the compared ranges.
-    let (x, y) = unsafe { (*left.sub(1), *right.sub(1)) };
-    i32::from(x) - i32::from(y)
-}
-
-/// Like `memcmp` but only equality is meaningful.
-///
-/// # Safety
-/// `a` and `b` must be valid for `n` bytes.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn bcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
-    // SAFETY: same contract as `memcmp`.
-    unsafe { memcmp(a, b, n) }
-}
+#[cfg(feature = "qemu-tests")]
+use baremetal_mem::{memcmp, memcpy, memmove, memset};
 
 /// Referenced by the prebuilt `core`; never called with `panic = "abort"`.
 #[unsafe(no_mangle)]
