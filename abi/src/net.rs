@@ -85,6 +85,10 @@ pub const MAX_NAME: u64 = 24;
 pub const MAX_REGIONS: u64 = 64;
 /// Most pages of one region or ring.
 pub const MAX_PAGES: u64 = 1024;
+/// Most bindings with a filter program one environment may have (every
+/// frame no atom filter takes is offered to every program in turn); one
+/// more is refused with `TooManyBindings`.
+pub const MAX_FILTER_PROGRAMS: u64 = 8;
 /// Longest message buffer the kernel fills.
 pub const MAX_MESSAGE: u64 = 4096;
 /// Fuel a WebAssembly handler gets per frame when the request says 0.

@@ -99,6 +99,8 @@ pub enum BindError {
     FilterProgramCalls {
         pc: usize,
     },
+    /// The owner already has this many filter-program bindings.
+    TooManyPrograms(usize),
     Handler(HandlerError),
     Insert(InsertError),
     /// The classifier could not be compiled or placed.
@@ -131,6 +133,11 @@ impl fmt::Display for BindError {
             Self::Object(e) => write!(f, "object: {e}"),
             Self::NoFilter => write!(f, "a binding needs at least one filter"),
             Self::FilterProgram(e) => write!(f, "filter program: {e}"),
+            Self::TooManyPrograms(n) => write!(
+                f,
+                "an environment may have at most {n} filter-program bindings; \
+                 express the filter with atoms or unbind one"
+            ),
             Self::FilterProgramCalls { pc } => write!(
                 f,
                 "filter program: instruction {pc} is a call; a filter program may only \

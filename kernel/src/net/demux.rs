@@ -81,6 +81,13 @@ impl Atoms<'_> {
     }
 }
 
+/// Filter-program bindings one environment may have
+/// (`exo_abi::net::MAX_FILTER_PROGRAMS`): every unclaimed frame is offered
+/// to every program in turn, so their number bounds the receive path's
+/// cost per frame (each program's run is bounded by its verifier proof).
+/// The kernel's own bindings are not limited.
+pub const MAX_PROGRAMS_PER_OWNER: usize = exo_abi::net::MAX_FILTER_PROGRAMS as usize;
+
 /// The environment of a filter program run: programs cannot call (checked
 /// at load), so nothing here is ever reached but the clock.
 struct NoEffects;
@@ -223,7 +230,17 @@ impl Demux {
             None => None,
         };
         let filter_program = match &spec.filter_program {
-            Some(words) => Some(load_filter_program(words)?),
+            Some(words) => {
+                let mine = self
+                    .programs
+                    .iter()
+                    .filter(|id| self.binding(**id).is_some_and(|b| b.owner == spec.owner))
+                    .count();
+                if spec.owner != KERNEL_OWNER && mine >= MAX_PROGRAMS_PER_OWNER {
+                    return Err(BindError::TooManyPrograms(MAX_PROGRAMS_PER_OWNER));
+                }
+                Some(load_filter_program(words)?)
+            }
             None => None,
         };
         let tx_filters = if spec.owner == KERNEL_OWNER {

@@ -85,7 +85,9 @@ fn code(e: &BindError) -> Error {
         BindError::Object(_) | BindError::NoFilter => Error::BadObject,
         BindError::FilterProgramCalls { .. } => Error::VerifierRejected,
         BindError::Handler(h) | BindError::FilterProgram(h) => handler_code(h),
-        BindError::Insert(_) | BindError::TooManyBindings => Error::TooManyBindings,
+        BindError::Insert(_) | BindError::TooManyBindings | BindError::TooManyPrograms(_) => {
+            Error::TooManyBindings
+        }
         BindError::Trie(_) | BindError::Code(_) => Error::OutOfMemory,
         BindError::OwnerGone(_) => Error::NoSuchEnv,
         BindError::NoBinding(_) => Error::NoSuchBinding,

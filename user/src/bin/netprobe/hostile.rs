@@ -489,6 +489,36 @@ pub fn run(start: Start) -> Result<(), Check> {
         api::unbind(mine),
         Error::NoSuchBinding,
     )?;
+    // Filter programs cost every unclaimed frame a run each: an owner may
+    // have a bounded number of them.
+    let program = Bind {
+        object: objects::PROGRAM_RING,
+        name: "program",
+        ring: None,
+        regions: &[],
+        default: false,
+        fuel: 0,
+    };
+    let mut programs = [BindingId(0); exo_abi::net::MAX_FILTER_PROGRAMS as usize];
+    for p in programs.iter_mut() {
+        *p = api::bind(&program, &mut [0u8; 256]).map_err(|r| {
+            println!(
+                "netprobe: check 50: a filter-program binding was refused: {:?}: {}",
+                r.error, r.message
+            );
+            50u64
+        })?;
+    }
+    refused_saying(
+        51,
+        "one filter-program binding too many",
+        &program,
+        Error::TooManyBindings,
+        "filter-program",
+    )?;
+    for p in programs {
+        ok(52, "unbinding a filter program", api::unbind(p))?;
+    }
     println!("netprobe: HOSTILE all refused as documented");
     Ok(())
 }
