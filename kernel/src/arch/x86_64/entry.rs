@@ -52,6 +52,8 @@ pub const fn has_error_code(vector: u8) -> bool {
     matches!(vector, 8 | 10..=14 | 17 | 21 | 29 | 30)
 }
 
+use super::trap_asm::{call_with_frame, pop_registers, push_registers};
+
 unsafe extern "C" {
     /// Addresses of the 256 entry stubs, indexed by vector (defined below).
     static exo_vector_stubs: [u64; 256];
@@ -65,7 +67,8 @@ pub fn stub_address(vector: u8) -> u64 {
 }
 
 core::arch::global_asm!(
-    r#"
+    concat!(
+        r#"
     .macro exo_vector_stub v
     .p2align 4
 exo_vector_stub_\v:
@@ -84,58 +87,11 @@ exo_vector_stub_\v:
     .macro exo_trap_common name, dispatch
     .p2align 4
 \name:
-    push %r15
-    push %r14
-    push %r13
-    push %r12
-    push %r11
-    push %r10
-    push %r9
-    push %r8
-    push %rbp
-    push %rdi
-    push %rsi
-    push %rdx
-    push %rcx
-    push %rbx
-    push %rax
-    mov %rsp, %r12
-    sub $512, %rsp
-    and $~15, %rsp
-    cmpb $0, {user_ts}(%rip)
-    je 1f
-    clts
-1:
-    fxsave64 (%rsp)
-    ldmxcsr {mxcsr}(%rip)
-    mov %r12, %rdi
-    mov %rsp, %rsi
-    cld
-    call \dispatch
-    fxrstor64 (%rsp)
-    cmpb $0, {user_ts}(%rip)
-    je 2f
-    mov %cr0, %rax
-    or $8, %rax
-    mov %rax, %cr0
-2:
-    mov %r12, %rsp
-    pop %rax
-    pop %rbx
-    pop %rcx
-    pop %rdx
-    pop %rsi
-    pop %rdi
-    pop %rbp
-    pop %r8
-    pop %r9
-    pop %r10
-    pop %r11
-    pop %r12
-    pop %r13
-    pop %r14
-    pop %r15
-    add $16, %rsp
+"#,
+        push_registers!(),
+        call_with_frame!("\\dispatch"),
+        pop_registers!(),
+        r#"
     iretq
     .endm
 
@@ -155,7 +111,8 @@ exo_vector_stubs:
     .quad exo_vector_stub_\v
     .endr
     .text
-"#,
+"#
+    ),
     exception = sym super::trap::exception_dispatch,
     irq = sym super::trap::irq_dispatch,
     user_ts = sym super::user::EXO_USER_TS,

@@ -16,6 +16,7 @@ pub mod serial;
 pub mod stack;
 pub mod syscall;
 pub mod trap;
+mod trap_asm;
 pub mod user;
 pub mod user_space;
 

@@ -24,6 +24,7 @@ use x86_64::registers::model_specific::{Efer, EferFlags, Msr};
 
 use super::entry::TrapFrame;
 use super::stack::GuardedStack;
+use super::trap_asm::{call_with_frame, pop_registers, push_registers};
 use super::user::{self, ExitReason, FxArea};
 
 const IA32_STAR: u32 = 0xC000_0081;
@@ -83,7 +84,8 @@ unsafe extern "C" {
 }
 
 core::arch::global_asm!(
-    r#"
+    concat!(
+        r#"
     .section .text.exo_syscall, "ax"
     .global exo_syscall_entry
     .p2align 4
@@ -97,63 +99,19 @@ exo_syscall_entry:
     push %rcx
     push $0
     push $0
-    push %r15
-    push %r14
-    push %r13
-    push %r12
-    push %r11
-    push %r10
-    push %r9
-    push %r8
-    push %rbp
-    push %rdi
-    push %rsi
-    push %rdx
-    push %rcx
-    push %rbx
-    push %rax
-    mov %rsp, %r12
-    sub $512, %rsp
-    cmpb $0, {user_ts}(%rip)
-    je 1f
-    clts
-1:
-    fxsave64 (%rsp)
-    ldmxcsr {mxcsr}(%rip)
-    mov %r12, %rdi
-    mov %rsp, %rsi
-    call {dispatch}
-    fxrstor64 (%rsp)
-    cmpb $0, {user_ts}(%rip)
-    je 2f
-    mov %cr0, %rax
-    or $8, %rax
-    mov %rax, %cr0
-2:
-    mov %r12, %rsp
-    pop %rax
-    pop %rbx
-    pop %rcx
-    pop %rdx
-    pop %rsi
-    pop %rdi
-    pop %rbp
-    pop %r8
-    pop %r9
-    pop %r10
-    pop %r11
-    pop %r12
-    pop %r13
-    pop %r14
-    pop %r15
-    add $16, %rsp
+"#,
+        push_registers!(),
+        call_with_frame!("{dispatch}"),
+        pop_registers!(),
+        r#"
     pop %rcx
     add $8, %rsp
     pop %r11
     pop %rsp
     sysretq
     .text
-"#,
+"#
+    ),
     scratch = sym EXO_USER_RSP_SCRATCH,
     stack = sym SYSCALL_STACK,
     top = const GuardedStack::<SYSCALL_STACK_SIZE>::TOP_OFFSET,
