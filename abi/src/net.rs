@@ -262,6 +262,9 @@ pub mod export {
     pub const ENTRY_RING: u32 = 1 << 3;
     /// It is the default receiver of unclaimed frames.
     pub const ENTRY_DEFAULT: u32 = 1 << 4;
+    /// Its filter is (or includes) a filter program: it takes frames no
+    /// atom filter takes (`docs/NET.md`); `NetFilters` lists its atoms only.
+    pub const ENTRY_FILTER_PROGRAM: u32 = 1 << 5;
 
     /// Interface counters (the kernel's `NETSTAT` line).
     #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

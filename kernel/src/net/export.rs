@@ -11,8 +11,8 @@
 
 use exo_abi::layout::NET_EXPORT;
 use exo_abi::net::export::{
-    BindingEntry, ENTRIES_OFFSET, ENTRY_BPF, ENTRY_DEFAULT, ENTRY_LIVE, ENTRY_RING, ENTRY_WASM,
-    InterfaceCounters, MAGIC, MAX_BINDINGS, NetExportHeader, PAGES,
+    BindingEntry, ENTRIES_OFFSET, ENTRY_BPF, ENTRY_DEFAULT, ENTRY_FILTER_PROGRAM, ENTRY_LIVE,
+    ENTRY_RING, ENTRY_WASM, InterfaceCounters, MAGIC, MAX_BINDINGS, NetExportHeader, PAGES,
 };
 use spin::Mutex;
 
@@ -100,6 +100,9 @@ pub fn write_binding(b: &Binding) {
     }
     if b.default {
         flags |= ENTRY_DEFAULT;
+    }
+    if b.filter_program.is_some() {
+        flags |= ENTRY_FILTER_PROGRAM;
     }
     let s = &b.stats;
     let mut name = [0u8; 24];

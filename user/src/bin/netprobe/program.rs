@@ -38,6 +38,14 @@ pub fn run(count: u64) -> Result<(), Check> {
         "netprobe: filter program on UDP port {PORT_PROGRAM} (len > {PROGRAM_MIN_LEN}) bound as binding {}",
         id.0
     );
+    let entry = libos_net::export::binding(id.0);
+    that(
+        12,
+        "the export shows a filter-program binding without atoms",
+        entry.is_some_and(|e| {
+            e.flags & exo_abi::net::export::ENTRY_FILTER_PROGRAM != 0 && e.filters == 0
+        }),
+    )?;
     let mut buf = [0u8; 2048];
     let mut got = 0u64;
     let give_up = core_export::now_ns() + 120_000_000_000;
