@@ -288,7 +288,24 @@ pub mod export {
         /// refused.
         pub tx_refused: u64,
         pub rx_interrupts: u64,
+        /// Configuration-change interrupts (link up/down).
+        pub config_interrupts: u64,
         pub device_errors: u64,
+    }
+
+    impl InterfaceCounters {
+        /// Received frames whose fate is recorded (every one must be: the
+        /// drop reasons plus consumed and delivered add up to `rx_frames`).
+        pub fn accounted(&self) -> u64 {
+            self.malformed
+                + self.truncated
+                + self.oversized
+                + self.no_buffer
+                + self.unclaimed
+                + self.handler_fault
+                + self.consumed
+                + self.delivered
+        }
     }
 
     /// The header page.
@@ -402,7 +419,7 @@ mod tests {
         assert_eq!(size_of::<BindingEntry>(), 128);
         assert_eq!(offset_of!(BindingEntry, matches), 16);
         assert_eq!(offset_of!(BindingEntry, name), 104);
-        assert_eq!(size_of::<InterfaceCounters>(), 17 * 8);
+        assert_eq!(size_of::<InterfaceCounters>(), 18 * 8);
         assert_eq!(export::PAGES, 9);
     }
 

@@ -139,7 +139,10 @@ pub fn start(cmdline: &CmdLine<'_>) {
 
 /// The report lines.
 pub fn report_lines() -> Vec<String> {
-    let mut lines = alloc::vec![alloc::format!("{}", super::counters())];
+    let mut lines = alloc::vec![alloc::format!(
+        "{}",
+        super::counters::Netstat(&super::counters())
+    )];
     super::with_demux(|d| lines.extend(d.bindings().map(|b| b.report())));
     lines.push(alloc::format!("{}", super::latency::summary()));
     lines

@@ -7,6 +7,8 @@
 use core::fmt;
 use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
+pub use exo_abi::net::export::InterfaceCounters;
+
 /// Every counter, as atomics.
 pub struct Counters {
     pub rx_frames: AtomicU64,
@@ -87,43 +89,10 @@ pub fn bump(c: &AtomicU64) {
     c.fetch_add(1, Relaxed);
 }
 
-/// A plain copy of the counters.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Snapshot {
-    pub rx_frames: u64,
-    pub rx_bytes: u64,
-    pub tx_frames: u64,
-    pub tx_bytes: u64,
-    pub malformed: u64,
-    pub truncated: u64,
-    pub oversized: u64,
-    pub no_buffer: u64,
-    pub unclaimed: u64,
-    pub handler_fault: u64,
-    pub consumed: u64,
-    pub delivered: u64,
-    pub tx_no_buffer: u64,
-    pub tx_bad_length: u64,
-    pub tx_refused: u64,
-    pub rx_interrupts: u64,
-    pub config_interrupts: u64,
-    pub device_errors: u64,
-}
-
-impl Snapshot {
-    /// Received frames whose fate is recorded (every one must be: the
-    /// drop reasons plus consumed and delivered add up to `rx_frames`).
-    pub fn accounted(&self) -> u64 {
-        self.malformed
-            + self.truncated
-            + self.oversized
-            + self.no_buffer
-            + self.unclaimed
-            + self.handler_fault
-            + self.consumed
-            + self.delivered
-    }
-}
+/// A plain copy of the counters: the exported layout itself
+/// (`exo_abi::net::export::InterfaceCounters`), so the `NETSTAT` line, the
+/// export page and the tests read one structure.
+pub type Snapshot = InterfaceCounters;
 
 /// Reads every counter.
 pub fn snapshot() -> Snapshot {
@@ -151,31 +120,34 @@ pub fn snapshot() -> Snapshot {
 }
 
 /// `NETSTAT key=value ...`: one line, every counter, for the host.
-impl fmt::Display for Snapshot {
+pub struct Netstat<'a>(pub &'a Snapshot);
+
+impl fmt::Display for Netstat<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let c = self.0;
         write!(
             f,
             "NETSTAT rx_frames={} rx_bytes={} tx_frames={} tx_bytes={} malformed={} truncated={} \
              oversized={} no_buffer={} unclaimed={} handler_fault={} consumed={} delivered={} \
              tx_no_buffer={} tx_bad_length={} tx_refused={} rx_interrupts={} config_interrupts={} device_errors={}",
-            self.rx_frames,
-            self.rx_bytes,
-            self.tx_frames,
-            self.tx_bytes,
-            self.malformed,
-            self.truncated,
-            self.oversized,
-            self.no_buffer,
-            self.unclaimed,
-            self.handler_fault,
-            self.consumed,
-            self.delivered,
-            self.tx_no_buffer,
-            self.tx_bad_length,
-            self.tx_refused,
-            self.rx_interrupts,
-            self.config_interrupts,
-            self.device_errors
+            c.rx_frames,
+            c.rx_bytes,
+            c.tx_frames,
+            c.tx_bytes,
+            c.malformed,
+            c.truncated,
+            c.oversized,
+            c.no_buffer,
+            c.unclaimed,
+            c.handler_fault,
+            c.consumed,
+            c.delivered,
+            c.tx_no_buffer,
+            c.tx_bad_length,
+            c.tx_refused,
+            c.rx_interrupts,
+            c.config_interrupts,
+            c.device_errors
         )
     }
 }

@@ -12,7 +12,7 @@
 use exo_abi::layout::NET_EXPORT;
 use exo_abi::net::export::{
     BindingEntry, ENTRIES_OFFSET, ENTRY_BPF, ENTRY_DEFAULT, ENTRY_FILTER_PROGRAM, ENTRY_LIVE,
-    ENTRY_RING, ENTRY_WASM, InterfaceCounters, MAGIC, MAX_BINDINGS, NetExportHeader, PAGES,
+    ENTRY_RING, ENTRY_WASM, MAGIC, MAX_BINDINGS, NetExportHeader, PAGES,
 };
 use spin::Mutex;
 
@@ -142,26 +142,7 @@ pub fn write_header(live: usize, changed: bool) {
     if changed {
         p.generation += 1;
     }
-    let c = super::counters();
-    let counters = InterfaceCounters {
-        rx_frames: c.rx_frames,
-        rx_bytes: c.rx_bytes,
-        tx_frames: c.tx_frames,
-        tx_bytes: c.tx_bytes,
-        malformed: c.malformed,
-        truncated: c.truncated,
-        oversized: c.oversized,
-        no_buffer: c.no_buffer,
-        unclaimed: c.unclaimed,
-        handler_fault: c.handler_fault,
-        consumed: c.consumed,
-        delivered: c.delivered,
-        tx_no_buffer: c.tx_no_buffer,
-        tx_bad_length: c.tx_bad_length,
-        tx_refused: c.tx_refused,
-        rx_interrupts: c.rx_interrupts,
-        device_errors: c.device_errors,
-    };
+    let counters = super::counters();
     let generation = p.generation;
     let mac = super::mac().unwrap_or_default();
     phys::with_frame(p.header, |h: &mut NetExportHeader| {

@@ -67,7 +67,7 @@ crate::kernel_test! {
         ensure_eq!(&reply.bytes[0..6], &nic.mac()[..]);
         let after = super::counters();
         ensure!(after.tx_frames > before.tx_frames, "tx_frames did not move");
-        ensure!(after.rx_frames > before.rx_frames && after.delivered > before.delivered, "rx counters did not move: {after}");
+        ensure!(after.rx_frames > before.rx_frames && after.delivered > before.delivered, "rx counters did not move: {}", super::counters::Netstat(&after));
         ensure!(after.rx_interrupts > before.rx_interrupts, "no RX interrupt was taken");
         ensure!(reply.arrival_ns > 0, "no arrival time");
         ensure_eq!(stats.map(|s| s.delivered), Some(1));

@@ -4,7 +4,8 @@
 //! [`super::entry::TrapFrame`] and enter Rust the same way, so the frame
 //! layout and the FPU handling cannot drift apart between them.
 //!
-//! The templates that use them must bind the operands `user_ts`
+//! `user.rs` uses [`pop_registers`] too, to enter ring 3 from a saved
+//! context. The templates that use the FPU macro must bind the operands `user_ts`
 //! (`user::EXO_USER_TS`) and `mxcsr` (`user::EXO_KERNEL_MXCSR`).
 
 /// Pushes the fifteen general registers: with the vector and error code

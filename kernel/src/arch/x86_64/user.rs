@@ -21,6 +21,7 @@ use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering}
 
 use super::entry::TrapFrame;
 use super::layout::USER_END;
+use super::trap_asm::pop_registers;
 
 /// Contexts (one per environment-table slot).
 pub const MAX_CONTEXTS: usize = exo_abi::ids::MAX_ENVS;
@@ -340,7 +341,8 @@ unsafe extern "C" {
 }
 
 core::arch::global_asm!(
-    r#"
+    concat!(
+        r#"
     .section .text.exo_user, "ax"
     .global exo_enter_user
     .p2align 4
@@ -360,22 +362,9 @@ exo_enter_user:
     mov %rax, %cr0
 1:
     lea 512(%rdi), %rsp
-    pop %rax
-    pop %rbx
-    pop %rcx
-    pop %rdx
-    pop %rsi
-    pop %rdi
-    pop %rbp
-    pop %r8
-    pop %r9
-    pop %r10
-    pop %r11
-    pop %r12
-    pop %r13
-    pop %r14
-    pop %r15
-    add $16, %rsp
+"#,
+        pop_registers!(),
+        r#"
     iretq
 
     .global exo_exit_to_kernel
@@ -392,7 +381,8 @@ exo_exit_to_kernel:
     pop %rbp
     ret
     .text
-"#,
+"#
+    ),
     resume_rsp = sym EXO_KERNEL_RESUME_RSP,
     user_ts = sym EXO_USER_TS,
     options(att_syntax)
